@@ -1,0 +1,56 @@
+import { createHmac, randomBytes } from 'node:crypto';
+
+interface Entry {
+  /** The account state the verification was made against: any change to either invalidates it. */
+  authVersion: number;
+  passwordHash: string;
+  expires: number;
+}
+
+/**
+ * Remembers that a password verified, so repeated Basic auth of one account does not pay for argon2id on
+ * every request. Keys are HMAC digests of (account id, secret) under a per-process random key: the map
+ * never holds a password, and a dump of it cannot be used to test guesses offline. An entry is honoured
+ * only while the account's auth_version and stored hash are unchanged, so a password change, suspension
+ * or deletion (on any node sharing the database) ends it on the next request.
+ */
+export class CredentialCache {
+  private readonly key = randomBytes(32);
+  private readonly map = new Map<string, Entry>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  private digest(accountId: string, secret: string): string {
+    return createHmac('sha256', this.key).update(accountId).update('\0').update(secret).digest('base64url');
+  }
+
+  /** True when this secret verified for this account in its current state. */
+  has(accountId: string, secret: string, authVersion: number, passwordHash: string, now: number): boolean {
+    if (this.ttlMs <= 0) return false;
+    const d = this.digest(accountId, secret);
+    const e = this.map.get(d);
+    if (!e) return false;
+    if (e.expires <= now || e.authVersion !== authVersion || e.passwordHash !== passwordHash) {
+      this.map.delete(d);
+      return false;
+    }
+    return true;
+  }
+
+  remember(accountId: string, secret: string, authVersion: number, passwordHash: string, now: number): void {
+    if (this.ttlMs <= 0) return;
+    if (this.map.size >= this.maxEntries) {
+      // Maps iterate in insertion order: dropping the first key evicts the oldest entry.
+      const first = this.map.keys().next();
+      if (!first.done) this.map.delete(first.value);
+    }
+    this.map.set(this.digest(accountId, secret), { authVersion, passwordHash, expires: now + this.ttlMs });
+  }
+
+  clear(): void {
+    this.map.clear();
+  }
+}

@@ -1,0 +1,363 @@
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import type { Actor } from '../auth/actor.js';
+import { type BfmKind, listEntries, unblock } from '../auth/bfm.js';
+import { type Config, ConfigError, loadConfig, SETTINGS } from '../config/config.js';
+import { isAppError } from '../core/errors.js';
+import { randomString } from '../core/random.js';
+import type { Account } from '../db/database.js';
+import { startServer } from '../main.js';
+import * as repo from '../modules/accounts/accounts.repository.js';
+import * as accounts from '../modules/accounts/accounts.service.js';
+import { type PackageKind, parseSettings } from '../modules/packages/limits.js';
+import * as packages from '../modules/packages/packages.service.js';
+import { createServices, type Services } from '../services.js';
+import { ensureDataDir, initialize, SetupError } from '../setup.js';
+
+/** A CLI failure: printed as one line, exit code 1. */
+class CliError extends Error {}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+function configFrom(opts: Record<string, unknown>): Config {
+  const flags: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    if (!s.flag) continue;
+    // commander names `--no-tls` as `tls: false` and `--da-listen` as `daListen`.
+    const v = opts[s.key];
+    if (v !== undefined && !(s.key === 'tls' && v === true)) flags[s.key] = v;
+  }
+  return loadConfig({ flags: flags as never });
+}
+
+async function withServices<T>(opts: Record<string, unknown>, fn: (s: Services) => Promise<T>): Promise<T> {
+  const config = configFrom(opts);
+  ensureDataDir(config.dataDir);
+  const services = await createServices(config).catch((e: Error & { code?: string }) => {
+    throw new CliError(`cannot open the database: ${e.code ? `${e.code} ` : ''}${e.message}`);
+  });
+  try {
+    return await fn(services);
+  } finally {
+    await services.close();
+  }
+}
+
+/** The shell acts as the first admin, with the audit trail naming the CLI as the credential. */
+async function cliActor(services: Services, as?: string): Promise<Actor> {
+  const first = await services.db
+    .selectFrom('accounts')
+    .selectAll()
+    .where('creator_id', 'is', null)
+    .executeTakeFirst();
+  if (!first) throw new CliError('no admin account yet: run "hostdeck init" first');
+  let account: Account = first;
+  if (as) {
+    const a = await repo.findByUsername(services.db, as.trim().toLowerCase());
+    if (!a || a.level === 'user') throw new CliError(`there is no reseller or admin named ${as}`);
+    account = a;
+  }
+  return { account, authenticated: first, credential: { kind: 'cli', id: '' }, ip: 'cli' };
+}
+
+function dataDirOption(): Option {
+  return new Option('--data-dir <dir>', 'data directory (env HOSTDECK_DATA_DIR, default ./data)');
+}
+
+function readPassword(opts: { password?: string; passwordStdin?: boolean }): string | undefined {
+  if (opts.passwordStdin) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  return opts.password;
+}
+
+/** Parses `key=value` arguments given for limits. */
+function keyValues(list: string[]): Record<string, string> {
+  const rec: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new CliError(`"${kv}" is not key=value`);
+    rec[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return rec;
+}
+
+export function buildCli(): Command {
+  const program = new Command('hostdeck')
+    .description('hostdeck: a hosting control panel server speaking the DirectAdmin and cPanel APIs')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('init')
+    .description('create the data directory, TLS certificate, database and admin account (idempotent)')
+    .addOption(dataDirOption())
+    .option(
+      '--admin-password <password>',
+      'password for the admin account (default: generated and printed once)',
+    )
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        const r = await initialize(s, opts.adminPassword);
+        if (r.tlsCreated) out(`hostdeck: created a self-signed TLS certificate in ${s.config.dataDir}/tls`);
+        if (r.adminCreated) {
+          out(`hostdeck: created the admin account in ${s.config.dataDir}`);
+          if (!opts.adminPassword)
+            out(`hostdeck: admin password (shown once, store it now): ${r.adminPassword}`);
+        }
+      });
+    });
+
+  program
+    .command('serve')
+    .description('serve the DirectAdmin API (and the other listeners)')
+    .addOption(dataDirOption())
+    .option('--no-tls', 'serve plain HTTP (env HOSTDECK_TLS=off)')
+    .option('--da-listen <host:port>', 'DirectAdmin API address (default 0.0.0.0:2222)')
+    .option('--cpanel-listen <host:port>', 'cPanel API address (default 0.0.0.0:2083)')
+    .option('--webmail-listen <host:port>', 'webmail cPanel API address (default 0.0.0.0:2096)')
+    .option('--whm-listen <host:port>', 'WHM API address (default 0.0.0.0:2087)')
+    .option('--hostname <name>', 'host name for generated URLs')
+    .option(
+      '--debug <level>',
+      'debug level (188: request lines; higher: parameters and answers; 2000: login refusals)',
+    )
+    .option('--debug-only-cmd <cmd>', 'limit debug output to one command')
+    .action(async (opts) => {
+      const config = configFrom(opts);
+      const server = await startServer(config);
+      const scheme = config.tls ? 'https' : 'http';
+      out(`hostdeck: DirectAdmin API on ${scheme}://${server.addresses.da}`);
+      out(
+        `hostdeck: cPanel ${server.addresses.cpanel}, webmail ${server.addresses.webmail}, WHM ${server.addresses.whm}`,
+      );
+      let closing = false;
+      const stop = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        out(`hostdeck: ${signal} received, finishing in-flight requests`);
+        const force = setTimeout(() => {
+          process.stderr.write('hostdeck: shutdown grace period over, exiting\n');
+          process.exit(1);
+        }, config.shutdownGraceSeconds * 1000);
+        force.unref();
+        server.close().then(
+          () => {
+            out('hostdeck: stopped');
+            process.exit(0);
+          },
+          (e) => {
+            process.stderr.write(`hostdeck: error while stopping: ${(e as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+
+  const user = program.command('user').description('manage accounts from the shell (as the first admin)');
+  user
+    .command('create <username>')
+    .description('create a user, reseller or admin account')
+    .addOption(dataDirOption())
+    .requiredOption('--email <email>', 'contact e-mail address')
+    .option('--domain <domain>', 'main domain (users and resellers)')
+    .addOption(
+      new Option('--level <level>', 'account level').choices(['user', 'reseller', 'admin']).default('user'),
+    )
+    .option('--package <name>', 'package of the owner', 'default')
+    .option('--owner <reseller>', 'create the user under this reseller instead of the admin')
+    .option('--password <password>', 'password (default: generated and printed)')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (username: string, opts) => {
+      await withServices(opts, async (s) => {
+        const actor = await cliActor(s, opts.owner);
+        const given = readPassword(opts);
+        const password = given ?? randomString(s.random, 20);
+        const a = await accounts.createAccount(s, actor, {
+          level: opts.level,
+          username,
+          email: opts.email,
+          domain: opts.domain,
+          package: opts.level === 'admin' ? undefined : opts.package,
+          password: { plain: password },
+        });
+        out(`created ${a.level} ${a.username}${a.domain ? ` with domain ${a.domain}` : ''}`);
+        if (!given) out(`password: ${password}`);
+      });
+    });
+  user
+    .command('passwd <username>')
+    .description("set an account's password")
+    .addOption(dataDirOption())
+    .option('--password <password>', 'new password (default: generated and printed)')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (username: string, opts) => {
+      await withServices(opts, async (s) => {
+        const given = readPassword(opts);
+        const password = given ?? randomString(s.random, 20);
+        await accounts.setPassword(s, await cliActor(s), username, { plain: password });
+        out(`password of ${username} changed`);
+        if (!given) out(`password: ${password}`);
+      });
+    });
+  for (const [name, suspended] of [
+    ['suspend', true],
+    ['unsuspend', false],
+  ] as const)
+    user
+      .command(`${name} <usernames...>`)
+      .description(`${name} accounts`)
+      .addOption(dataDirOption())
+      .option('--reason <text>', 'reason shown to the account', '')
+      .action(async (usernames: string[], opts) => {
+        await withServices(opts, async (s) => {
+          const done = await accounts.setSuspended(s, await cliActor(s), usernames, suspended, opts.reason);
+          out(`${name}ed: ${done.join(', ')}`);
+        });
+      });
+  user
+    .command('delete <usernames...>')
+    .description('delete accounts (a reseller with all its users)')
+    .addOption(dataDirOption())
+    .action(async (usernames: string[], opts) => {
+      await withServices(opts, async (s) => {
+        const done = await accounts.deleteAccounts(s, await cliActor(s), usernames);
+        out(`deleted: ${done.join(', ')}`);
+      });
+    });
+  user
+    .command('list')
+    .description('list accounts with level, owner, domain and state')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        const rows = await repo.listByLevel(s.db, null);
+        const byId = new Map(rows.map((r) => [r.id, r.username]));
+        out(['USERNAME', 'LEVEL', 'OWNER', 'DOMAIN', 'PACKAGE', 'STATE'].join('\t'));
+        for (const r of rows)
+          out(
+            [
+              r.username,
+              r.level,
+              r.creator_id ? (byId.get(r.creator_id) ?? '?') : '-',
+              r.domain || '-',
+              r.package || (r.level === 'admin' ? '-' : 'custom'),
+              r.suspended ? 'suspended' : 'active',
+            ].join('\t'),
+          );
+      });
+    });
+
+  const pkg = program.command('package').description("manage the admin's packages from the shell");
+  const kindOption = () =>
+    new Option('--kind <kind>', 'user or reseller package').choices(['user', 'reseller']).default('user');
+  pkg
+    .command('list')
+    .addOption(dataDirOption())
+    .addOption(kindOption())
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        for (const n of await packages.listPackages(s, await cliActor(s), opts.kind as PackageKind)) out(n);
+      });
+    });
+  pkg
+    .command('show <name>')
+    .addOption(dataDirOption())
+    .addOption(kindOption())
+    .action(async (name: string, opts) => {
+      await withServices(opts, async (s) => {
+        const settings = await packages.getPackage(s, await cliActor(s), opts.kind as PackageKind, name);
+        for (const [k, v] of Object.entries(settings)) out(`${k}=${v}`);
+      });
+    });
+  pkg
+    .command('save <name> [settings...]')
+    .description(
+      'create or change a package: key=value pairs, e.g. bandwidth=1000 quota=unlimited login_keys=ON',
+    )
+    .addOption(dataDirOption())
+    .addOption(kindOption())
+    .action(async (name: string, settings: string[], opts) => {
+      await withServices(opts, async (s) => {
+        const actor = await cliActor(s);
+        const kind = opts.kind as PackageKind;
+        const existing = (await packages.listPackages(s, actor, kind)).includes(name);
+        const parsed = parseSettings(keyValues(settings), {
+          kind,
+          requireAll: !existing,
+          absentSwitchesOff: !existing,
+        });
+        const merged = existing
+          ? { ...(await packages.getPackage(s, actor, kind, name)), ...parsed }
+          : parsed;
+        out(`package ${name} ${await packages.savePackage(s, actor, kind, name, merged)}`);
+      });
+    });
+  pkg
+    .command('delete <names...>')
+    .addOption(dataDirOption())
+    .addOption(kindOption())
+    .action(async (names: string[], opts) => {
+      await withServices(opts, async (s) => {
+        await packages.deletePackages(s, await cliActor(s), opts.kind as PackageKind, names);
+        out(`deleted: ${names.join(', ')}`);
+      });
+    });
+
+  const bfm = program.command('bfm').description('brute-force monitor: failed logins and blocks');
+  bfm
+    .command('list')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        const now = s.clock.now();
+        out(['KIND', 'KEY', 'FAILURES', 'BLOCKED_UNTIL', 'LAST_FAILURE'].join('\t'));
+        for (const e of await listEntries(s.db))
+          out(
+            [
+              e.kind,
+              e.key,
+              String(e.failures),
+              e.blockedUntil > now ? new Date(e.blockedUntil).toISOString() : '-',
+              new Date(e.lastFailure).toISOString(),
+            ].join('\t'),
+          );
+      });
+    });
+  bfm
+    .command('unblock <ip-or-account>')
+    .description('lift a block: an IP address, or an account with --account')
+    .addOption(dataDirOption())
+    .option('--account', 'the argument is an account name')
+    .action(async (key: string, opts) => {
+      await withServices(opts, async (s) => {
+        const kind: BfmKind = opts.account ? 'account' : 'ip';
+        const found = await unblock(s.db, kind, opts.account ? key.trim().toLowerCase() : key.trim());
+        if (!found) throw new CliError(`no failures or block recorded for ${kind} ${key}`);
+        out(`unblocked ${kind} ${key}`);
+      });
+    });
+  return program;
+}
+
+/** Runs the CLI; every failure ends as one line on stderr and exit code 1 (commander's usage errors: its own line). */
+export async function runCli(argv: string[]): Promise<void> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const err = e as Error & { code?: string; exitCode?: number };
+    if (err.code?.startsWith('commander.')) {
+      // commander already printed its message (or the help).
+      process.exitCode = err.exitCode ?? 1;
+      return;
+    }
+    let msg: string;
+    if (isAppError(e)) msg = e.details ? `${e.text}: ${e.details}` : e.text;
+    else if (e instanceof ConfigError) msg = `invalid configuration: ${e.problems.join('; ')}`;
+    else if (e instanceof SetupError || e instanceof CliError) msg = e.message;
+    else msg = `unexpected error: ${err.message}`;
+    process.stderr.write(`hostdeck: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,369 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** A listen address, `HOST:PORT`; IPv6 hosts in brackets (`[::1]:2222`). */
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+/** Every setting of the server, parsed once. Each field is documented in SETTINGS below. */
+export interface Config {
+  dataDir: string;
+  databaseUrl: string;
+  tls: boolean;
+  daListen: Listen;
+  cpanelListen: Listen;
+  webmailListen: Listen;
+  whmListen: Listen;
+  debug: number;
+  debugOnlyCmd: string;
+  hostname: string;
+  trustedProxies: string[];
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+  usernameMaxLength: number;
+  bfmIpThreshold: number;
+  bfmAccountThreshold: number;
+  bfmWindowSeconds: number;
+  bfmBlockSeconds: number;
+  bfmWhitelist: string[];
+  credentialCacheSeconds: number;
+  passwordHashMemoryKiB: number;
+  passwordHashTimeCost: number;
+  shutdownGraceSeconds: number;
+}
+
+type Kind = 'string' | 'int' | 'bool' | 'listen' | 'list' | 'enum';
+
+interface Setting {
+  key: keyof Config;
+  kind: Kind;
+  flag?: string;
+  env: string;
+  default: (dataDir: string) => unknown;
+  doc: string;
+  min?: number;
+  max?: number;
+  values?: readonly string[];
+}
+
+/**
+ * The settings table: one row per setting, with its command-line flag, environment variable, config-file
+ * key (the `key` itself, in `<data-dir>/hostdeck.json`) and default. Precedence: flag > environment >
+ * config file > default. The README's table is written from this list.
+ */
+export const SETTINGS: readonly Setting[] = [
+  {
+    key: 'dataDir',
+    kind: 'string',
+    flag: '--data-dir',
+    env: 'HOSTDECK_DATA_DIR',
+    default: () => './data',
+    doc: 'Data directory: database, TLS certificate, config file, rendered daemon files',
+  },
+  {
+    key: 'databaseUrl',
+    kind: 'string',
+    env: 'DATABASE_URL',
+    default: (d) => `sqlite:${join(d, 'hostdeck.sqlite')}`,
+    doc: '`sqlite:PATH` (default) or `postgres://user@host:port/db` to share one database between several API nodes',
+  },
+  {
+    key: 'tls',
+    kind: 'bool',
+    flag: '--no-tls',
+    env: 'HOSTDECK_TLS',
+    default: () => true,
+    doc: 'Serve HTTPS with the certificate in `<data-dir>/tls/` (`HOSTDECK_TLS=off` or `--no-tls` for plain HTTP)',
+  },
+  {
+    key: 'daListen',
+    kind: 'listen',
+    flag: '--da-listen',
+    env: 'HOSTDECK_DA_LISTEN',
+    default: () => '0.0.0.0:2222',
+    doc: 'DirectAdmin API listener',
+  },
+  {
+    key: 'cpanelListen',
+    kind: 'listen',
+    flag: '--cpanel-listen',
+    env: 'HOSTDECK_CPANEL_LISTEN',
+    default: () => '0.0.0.0:2083',
+    doc: 'cPanel UAPI / API 2 listener',
+  },
+  {
+    key: 'webmailListen',
+    kind: 'listen',
+    flag: '--webmail-listen',
+    env: 'HOSTDECK_WEBMAIL_LISTEN',
+    default: () => '0.0.0.0:2096',
+    doc: 'Webmail (mailbox user) cPanel listener',
+  },
+  {
+    key: 'whmListen',
+    kind: 'listen',
+    flag: '--whm-listen',
+    env: 'HOSTDECK_WHM_LISTEN',
+    default: () => '0.0.0.0:2087',
+    doc: 'WHM API 1 listener',
+  },
+  {
+    key: 'debug',
+    kind: 'int',
+    flag: '--debug',
+    env: 'HOSTDECK_DEBUG',
+    default: () => 0,
+    min: 0,
+    max: 100000,
+    doc: 'Debug level: 0 off; 188 request lines only; above 188 adds parsed parameters and answers; 2000 adds why a login was refused. Secrets are always redacted',
+  },
+  {
+    key: 'debugOnlyCmd',
+    kind: 'string',
+    flag: '--debug-only-cmd',
+    env: 'HOSTDECK_DEBUG_ONLY_CMD',
+    default: () => '',
+    doc: 'Limit debug output to one command (e.g. `CMD_API_SHOW_USER_CONFIG`)',
+  },
+  {
+    key: 'hostname',
+    kind: 'string',
+    flag: '--hostname',
+    env: 'HOSTDECK_HOSTNAME',
+    default: () => hostname(),
+    doc: 'Host name used in generated URLs and the TLS certificate',
+  },
+  {
+    key: 'trustedProxies',
+    kind: 'list',
+    env: 'HOSTDECK_TRUSTED_PROXIES',
+    default: () => [],
+    doc: 'Comma-separated proxy addresses whose `X-Forwarded-For` is believed; empty = use the peer address only',
+  },
+  {
+    key: 'sqliteSynchronous',
+    kind: 'enum',
+    values: ['FULL', 'NORMAL'],
+    env: 'HOSTDECK_SQLITE_SYNCHRONOUS',
+    default: () => 'FULL',
+    doc: 'SQLite durability: FULL survives power loss; NORMAL may lose the last commits on power loss',
+  },
+  {
+    key: 'usernameMaxLength',
+    kind: 'int',
+    env: 'HOSTDECK_USERNAME_MAX_LENGTH',
+    default: () => 16,
+    min: 3,
+    max: 32,
+    doc: 'Longest username accepted for new accounts',
+  },
+  {
+    key: 'bfmIpThreshold',
+    kind: 'int',
+    env: 'HOSTDECK_BFM_IP_THRESHOLD',
+    default: () => 10,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Failed logins from one IP within the window before that IP is blocked',
+  },
+  {
+    key: 'bfmAccountThreshold',
+    kind: 'int',
+    env: 'HOSTDECK_BFM_ACCOUNT_THRESHOLD',
+    default: () => 10,
+    min: 1,
+    max: 1_000_000,
+    doc: 'Failed logins for one account within the window before the account is blocked',
+  },
+  {
+    key: 'bfmWindowSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_BFM_WINDOW_SECONDS',
+    default: () => 1200,
+    min: 1,
+    max: 31_536_000,
+    doc: 'Window in which failures are counted',
+  },
+  {
+    key: 'bfmBlockSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_BFM_BLOCK_SECONDS',
+    default: () => 3600,
+    min: 1,
+    max: 31_536_000,
+    doc: 'How long a block lasts',
+  },
+  {
+    key: 'bfmWhitelist',
+    kind: 'list',
+    env: 'HOSTDECK_BFM_WHITELIST',
+    default: () => [],
+    doc: 'Comma-separated IPs never blocked (failures are still logged)',
+  },
+  {
+    key: 'credentialCacheSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_CREDENTIAL_CACHE_SECONDS',
+    default: () => 300,
+    min: 0,
+    max: 86400,
+    doc: 'How long a verified password is remembered (by keyed digest) to skip re-hashing; 0 disables',
+  },
+  {
+    key: 'passwordHashMemoryKiB',
+    kind: 'int',
+    env: 'HOSTDECK_PASSWORD_HASH_MEMORY_KIB',
+    default: () => 19456,
+    min: 1024,
+    max: 1_048_576,
+    doc: 'argon2id memory cost for new password hashes',
+  },
+  {
+    key: 'passwordHashTimeCost',
+    kind: 'int',
+    env: 'HOSTDECK_PASSWORD_HASH_TIME_COST',
+    default: () => 2,
+    min: 1,
+    max: 10,
+    doc: 'argon2id time cost for new password hashes',
+  },
+  {
+    key: 'shutdownGraceSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_SHUTDOWN_GRACE_SECONDS',
+    default: () => 10,
+    min: 0,
+    max: 3600,
+    doc: 'On SIGTERM/SIGINT, how long in-flight requests may run before connections are closed',
+  },
+];
+
+/** Raised with every problem found, one per line, so a bad start names them all at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+/** Parses `HOST:PORT` (`[v6]:PORT` for IPv6). */
+export function parseListen(value: string): Listen | null {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value.trim());
+  if (!m) return null;
+  const host = m[1] ?? m[2] ?? '';
+  const port = Number(m[3]);
+  if (port > 65535) return null;
+  if (m[1] !== undefined && isIP(host) !== 6) return null;
+  return { host, port };
+}
+
+/** Formats a Listen back to `HOST:PORT`. */
+export function formatListen(l: Listen): string {
+  return isIP(l.host) === 6 ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+}
+
+function convert(s: Setting, raw: unknown, source: string, problems: string[]): unknown {
+  const where = `${s.key} (${source})`;
+  const bad = (problem: string): undefined => {
+    problems.push(problem);
+    return undefined;
+  };
+  switch (s.kind) {
+    case 'string':
+      if (typeof raw !== 'string') return bad(`${where} must be a string`);
+      return raw;
+    case 'enum': {
+      const v = String(raw).toUpperCase();
+      if (!s.values?.includes(v)) return bad(`${where} must be one of ${s.values?.join(', ')}`);
+      return v;
+    }
+    case 'int': {
+      const v =
+        typeof raw === 'number'
+          ? raw
+          : /^-?\d+$/.test(String(raw).trim())
+            ? Number(String(raw).trim())
+            : Number.NaN;
+      if (!Number.isSafeInteger(v)) return bad(`${where} must be a whole number, got "${String(raw)}"`);
+      if ((s.min !== undefined && v < s.min) || (s.max !== undefined && v > s.max))
+        return bad(`${where} must be between ${s.min} and ${s.max}, got ${v}`);
+      return v;
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      const v = String(raw).trim().toLowerCase();
+      if (['1', 'on', 'yes', 'true'].includes(v)) return true;
+      if (['0', 'off', 'no', 'false'].includes(v)) return false;
+      return bad(`${where} must be on or off, got "${String(raw)}"`);
+    }
+    case 'listen': {
+      const l = typeof raw === 'string' ? parseListen(raw) : null;
+      if (!l) return bad(`${where} must be HOST:PORT, got "${String(raw)}"`);
+      return l;
+    }
+    case 'list': {
+      if (Array.isArray(raw) && raw.every((x) => typeof x === 'string'))
+        return raw.map((x) => x.trim()).filter(Boolean);
+      if (typeof raw === 'string')
+        return raw
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean);
+      return bad(`${where} must be a list of strings`);
+    }
+  }
+}
+
+export interface ConfigSources {
+  /** Values from command-line flags, keyed by setting key (already named by the CLI). */
+  flags?: Partial<Record<keyof Config, unknown>>;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Builds the Config from flags, environment, `<data-dir>/hostdeck.json` and defaults, validating every
+ * value. Throws ConfigError listing all problems.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const flags = sources.flags ?? {};
+  const env = sources.env ?? process.env;
+  const problems: string[] = [];
+  const pick = (s: Setting, file: Record<string, unknown>): unknown => {
+    if (flags[s.key] !== undefined) return convert(s, flags[s.key], s.flag ?? 'flag', problems);
+    const e = env[s.env];
+    if (e !== undefined && e !== '') return convert(s, e, s.env, problems);
+    if (file[s.key] !== undefined) return convert(s, file[s.key], 'hostdeck.json', problems);
+    return convert(s, s.default(dataDirRaw), 'default', problems);
+  };
+  const dataSetting = SETTINGS[0] as Setting;
+  const dataDirRaw = resolve(String(pick(dataSetting, {}) ?? './data'));
+  let file: Record<string, unknown> = {};
+  const filePath = join(dataDirRaw, 'hostdeck.json');
+  if (existsSync(filePath)) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(filePath, 'utf8'));
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+        file = parsed as Record<string, unknown>;
+      else problems.push(`${filePath} must hold a JSON object`);
+    } catch (e) {
+      problems.push(`${filePath} is not valid JSON: ${(e as Error).message}`);
+    }
+    const known = new Set(SETTINGS.map((s) => s.key as string));
+    for (const k of Object.keys(file))
+      if (!known.has(k)) problems.push(`${filePath}: unknown setting "${k}"`);
+  }
+  const out: Record<string, unknown> = { dataDir: dataDirRaw };
+  for (const s of SETTINGS.slice(1)) out[s.key] = pick(s, file);
+  if (problems.length) throw new ConfigError(problems);
+  const cfg = out as unknown as Config;
+  for (const ip of [...cfg.trustedProxies, ...cfg.bfmWhitelist])
+    if (isIP(ip) === 0) problems.push(`"${ip}" in trustedProxies/bfmWhitelist is not an IP address`);
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(cfg.databaseUrl))
+    problems.push(
+      `DATABASE_URL must start with sqlite: or postgres://, got "${cfg.databaseUrl.replace(/:[^:@/]*@/, ':***@')}"`,
+    );
+  if (problems.length) throw new ConfigError(problems);
+  return cfg;
+}

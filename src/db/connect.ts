@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import {
+  Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+} from 'kysely';
+import pg from 'pg';
+import type { DB, Db } from './database.js';
+import { migrations } from './migrations/index.js';
+
+// PostgreSQL returns int8 as strings to protect precision; our bigints are millisecond timestamps and
+// counters, far inside the safe-integer range, so read them as numbers like SQLite does.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+
+export interface ConnectOptions {
+  url: string;
+  sqliteSynchronous?: 'FULL' | 'NORMAL';
+  /** PostgreSQL only: a schema to create and use (tests give each database its own). */
+  schema?: string;
+  poolSize?: number;
+}
+
+export interface Connection {
+  db: Db;
+  dialect: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+}
+
+/** Opens the database named by `url` (`sqlite:PATH`, `sqlite::memory:` or `postgres://…`). */
+export async function connect(opts: ConnectOptions): Promise<Connection> {
+  if (opts.url.startsWith('sqlite:')) {
+    const path = opts.url.slice('sqlite:'.length);
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const sqlite = new SQLite(path);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma(`synchronous = ${opts.sqliteSynchronous ?? 'FULL'}`);
+    sqlite.pragma('foreign_keys = ON');
+    // Concurrent writers from a second process (CLI beside the server) wait instead of failing at once.
+    sqlite.pragma('busy_timeout = 5000');
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
+  }
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  if (opts.schema) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error('invalid schema name');
+    const c = await pool.connect();
+    try {
+      await c.query(`create schema if not exists ${opts.schema}`);
+    } finally {
+      c.release();
+    }
+  } else {
+    // Fail now, with the driver's reason, rather than on the first request.
+    const c = await pool.connect();
+    c.release();
+  }
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+class StaticProvider implements MigrationProvider {
+  async getMigrations(): Promise<Record<string, Migration>> {
+    return migrations;
+  }
+}
+
+/** Runs every pending migration; throws with the failing migration's error. */
+export async function migrateToLatest(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider: new StaticProvider() });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(
+      `migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? String(error)}`,
+    );
+  }
+}

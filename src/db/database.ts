@@ -1,0 +1,102 @@
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+
+/** Account levels, highest first: an admin is-a reseller is-a user. */
+export type Level = 'admin' | 'reseller' | 'user';
+
+export interface AccountsTable {
+  id: string;
+  username: string;
+  level: Level;
+  /** The reseller or admin that owns this account; null only for the first admin. */
+  creator_id: string | null;
+  email: string;
+  name: string;
+  password_hash: string;
+  /** Bumped on password change, suspension and deletion: cached verifications carry it and die with it. */
+  auth_version: number;
+  suspended: number;
+  suspended_reason: string;
+  package: string;
+  /** Main domain (users and resellers; empty for admins created without one). */
+  domain: string;
+  ip: string;
+  ns1: string;
+  ns2: string;
+  /** JSON: the resolved limits and feature switches (see modules/packages/limits.ts). */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PackagesTable {
+  id: string;
+  owner_id: string;
+  kind: 'user' | 'reseller';
+  name: string;
+  /** JSON: limits and feature switches. */
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DomainsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  actor_id: string | null;
+  actor_username: string;
+  /** The account the action was done as (login-as), when it differs from the actor. */
+  effective_username: string;
+  credential_kind: string;
+  credential_id: string;
+  ip: string;
+  command: string;
+  target: string;
+  outcome: string;
+  details: string;
+}
+
+export interface BfmEntriesTable {
+  /** 'ip' or 'account'. */
+  kind: string;
+  key: string;
+  failures: number;
+  window_start: number;
+  blocked_until: number;
+  last_failure: number;
+}
+
+export interface OutboxTable {
+  id: Generated<number>;
+  topic: string;
+  payload: string;
+  created_at: number;
+  done_at: number | null;
+  attempts: number;
+  last_error: string;
+}
+
+export interface DB {
+  accounts: AccountsTable;
+  packages: PackagesTable;
+  domains: DomainsTable;
+  audit_events: AuditEventsTable;
+  bfm_entries: BfmEntriesTable;
+  outbox: OutboxTable;
+}
+
+export type Db = Kysely<DB>;
+/** A database handle or an open transaction: repository functions accept either. */
+export type Executor = Kysely<DB> | Transaction<DB>;
+
+export type Account = Selectable<AccountsTable>;
+export type NewAccount = Insertable<AccountsTable>;
+export type AccountUpdate = Updateable<AccountsTable>;
+export type PackageRow = Selectable<PackagesTable>;
+export type DomainRow = Selectable<DomainsTable>;

@@ -1,0 +1,337 @@
+import type { Actor } from '../../auth/actor.js';
+import { fail } from '../../core/errors.js';
+import type { Account } from '../../db/database.js';
+import type { PasswordInput } from '../../modules/accounts/accounts.service.js';
+import { hasAnySettingField, type PackageKind, parseSettings } from '../../modules/packages/limits.js';
+import type { Services } from '../../services.js';
+import type { Params } from '../params.js';
+import type { DaAnswer } from './encode.js';
+
+/** What a DirectAdmin command handler receives. */
+export interface DaContext {
+  services: Services;
+  actor: Actor;
+  params: Params;
+}
+
+export interface DaCommand {
+  /** The registry commands this DA command may run (used by listings and by login-key policies). */
+  uses: string[];
+  run(ctx: DaContext): Promise<DaAnswer>;
+}
+
+function exec<O>(ctx: DaContext, id: string, input: unknown): Promise<O> {
+  return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
+}
+
+function need(p: Params, key: string, label = key): string {
+  const v = p.get(key);
+  if (v === undefined || v === '') fail('MISSING_PARAMETER', `${label} is required`);
+  return v;
+}
+
+/** DA checkboxes: present with a yes-like value means on. */
+function checked(p: Params, key: string): boolean {
+  const v = p.get(key)?.toLowerCase();
+  return v !== undefined && v !== '' && v !== 'no' && v !== 'off' && v !== '0';
+}
+
+/** `passwd`/`passwd2`, or a crypted hash in `passwd` with `passwd_is_crypted=1`. */
+function passwordFrom(p: Params): PasswordInput {
+  const pw = need(p, 'passwd', 'passwd (the password)');
+  if (checked(p, 'passwd_is_crypted')) return { crypted: pw };
+  const pw2 = p.get('passwd2');
+  if (pw2 !== undefined && pw2 !== pw) fail('PASSWORDS_DIFFER', 'passwd and passwd2 differ');
+  return { plain: pw };
+}
+
+/** Selected names from `select0…N` (DA's multi-select). */
+function selected(p: Params): string[] {
+  const names = p.indexed('select');
+  if (names.length === 0) fail('MISSING_PARAMETER', 'Select at least one item (select0=…)');
+  return names;
+}
+
+function accountCreate(level: 'user' | 'reseller' | 'admin'): DaCommand {
+  const kind: PackageKind = level === 'reseller' ? 'reseller' : 'user';
+  return {
+    uses: [`account.${level}.create`, 'account.delete'],
+    async run(ctx) {
+      const p = ctx.params;
+      const action = (p.get('action') ?? 'create').toLowerCase();
+      if (action === 'delete') {
+        await exec(ctx, 'account.delete', { usernames: [need(p, 'username')] });
+        return { kind: 'action', text: 'User deleted', details: '' };
+      }
+      if (action !== 'create') fail('INVALID_PARAMETER', `Unknown action ${action}`);
+      const pkg = p.get('package');
+      const custom = level !== 'admin' && !pkg && hasAnySettingField(p.toRecord(), kind);
+      const created = await exec<Account>(ctx, `account.${level}.create`, {
+        username: need(p, 'username'),
+        email: need(p, 'email'),
+        password: passwordFrom(p),
+        domain: p.get('domain') || undefined,
+        package: pkg || undefined,
+        settings: custom
+          ? parseSettings(p.toRecord(), { kind, requireAll: true, absentSwitchesOff: true })
+          : undefined,
+        ip: p.get('ip') || undefined,
+        name: p.get('name') || undefined,
+      });
+      const label = level === 'user' ? 'User' : level === 'reseller' ? 'Reseller' : 'Admin';
+      return {
+        kind: 'action',
+        text: `${label} ${created.username} created`,
+        details: created.domain ? `Domain ${created.domain} created` : '',
+      };
+    },
+  };
+}
+
+function listCommand(scope: 'all' | 'users' | 'resellers' | 'admins'): DaCommand {
+  return {
+    uses: ['account.list'],
+    async run(ctx) {
+      const reseller = scope === 'users' ? ctx.params.get('reseller') || undefined : undefined;
+      return { kind: 'list', items: await exec<string[]>(ctx, 'account.list', { scope, reseller }) };
+    },
+  };
+}
+
+function packagesList(kind: PackageKind): DaCommand {
+  return {
+    uses: ['package.list', 'package.show'],
+    async run(ctx) {
+      const name = ctx.params.get('package');
+      if (name)
+        return {
+          kind: 'record',
+          data: await exec<Record<string, string>>(ctx, 'package.show', { kind, name }),
+        };
+      return { kind: 'list', items: await exec<string[]>(ctx, 'package.list', { kind }) };
+    },
+  };
+}
+
+function packagesManage(kind: PackageKind): DaCommand {
+  return {
+    uses: ['package.save', 'package.delete', 'package.rename', 'package.list'],
+    async run(ctx) {
+      const p = ctx.params;
+      const action = p.get('action')?.toLowerCase();
+      if (action === 'rename') {
+        const from = p.get('old_package') ?? need(p, 'package', 'old_package');
+        const to = p.get('new_package') ?? need(p, 'new_name', 'new_package');
+        await exec(ctx, 'package.rename', { kind, from, to });
+        return { kind: 'action', text: 'Saved', details: `Package ${from} renamed to ${to}` };
+      }
+      if (p.has('delete') || action === 'delete') {
+        const names = [...p.indexed('delete'), ...p.indexed('select')];
+        if (names.length === 0) fail('MISSING_PARAMETER', 'Select at least one package (delete0=…)');
+        await exec(ctx, 'package.delete', { kind, names });
+        return { kind: 'action', text: 'Deleted', details: '' };
+      }
+      if (p.has('add') || action === 'create' || action === 'add' || p.has('packagename')) {
+        const name = need(p, 'packagename');
+        const existing = (await exec<string[]>(ctx, 'package.list', { kind })).includes(name);
+        // A new package must describe every limit; saving an existing one changes the fields sent.
+        const settings = parseSettings(p.toRecord(), {
+          kind,
+          requireAll: !existing,
+          absentSwitchesOff: !existing,
+        });
+        await exec(ctx, 'package.save', { kind, name, settings });
+        return { kind: 'action', text: 'Saved', details: `Package ${name} saved` };
+      }
+      return fail(
+        'MISSING_PARAMETER',
+        'Say what to do: add=Save with packagename, delete=yes with delete0=…, or action=rename',
+      );
+    },
+  };
+}
+
+async function modifyUser(ctx: DaContext): Promise<DaAnswer> {
+  const p = ctx.params;
+  const username = p.get('user') ?? need(p, 'username', 'user');
+  const action = (p.get('action') ?? '').toLowerCase();
+  if (action === 'package') {
+    await exec(ctx, 'account.modify', { username, package: need(p, 'package') });
+    return {
+      kind: 'action',
+      text: 'User Modified',
+      details: `${username} is now on package ${p.get('package')}`,
+    };
+  }
+  if (action === 'customize') {
+    const target = await exec<Record<string, string>>(ctx, 'account.config.show', { username });
+    const kind: PackageKind = target.usertype === 'reseller' ? 'reseller' : 'user';
+    const settings = parseSettings(p.toRecord(), { kind, requireAll: false, absentSwitchesOff: false });
+    if (Object.keys(settings).length === 0)
+      fail('MISSING_PARAMETER', 'Give at least one limit or feature to change');
+    await exec(ctx, 'account.modify', {
+      username,
+      settings,
+      ns1: p.get('ns1') || undefined,
+      ns2: p.get('ns2') || undefined,
+    });
+    return { kind: 'action', text: 'User Modified', details: '' };
+  }
+  if (action === 'single') {
+    const input: Record<string, string> = { username };
+    if (p.has('email') || p.has('evalue')) input.email = need(p, 'evalue');
+    if (p.has('name') || p.has('nvalue')) input.name = p.get('nvalue') ?? '';
+    if (p.has('ns') || p.has('ns1')) {
+      input.ns1 = need(p, 'ns1');
+      input.ns2 = need(p, 'ns2');
+    }
+    if (Object.keys(input).length === 1)
+      fail('MISSING_PARAMETER', 'Give email=Save&evalue=…, name=Save&nvalue=… or ns1/ns2');
+    await exec(ctx, 'account.modify', input);
+    return { kind: 'action', text: 'User Modified', details: '' };
+  }
+  return fail('INVALID_PARAMETER', 'action must be customize, package or single');
+}
+
+async function selectUsers(ctx: DaContext): Promise<DaAnswer> {
+  const p = ctx.params;
+  const names = selected(p);
+  const suspendWord = (p.get('suspend') ?? '').toLowerCase();
+  if (checked(p, 'delete') || p.get('action')?.toLowerCase() === 'delete') {
+    const done = await exec<string[]>(ctx, 'account.delete', { usernames: names });
+    return {
+      kind: 'action',
+      text: names.length === 1 ? 'User deleted' : 'Users deleted',
+      details: done.join(', '),
+    };
+  }
+  if (p.has('dounsuspend') || suspendWord === 'unsuspend' || p.get('action')?.toLowerCase() === 'unsuspend') {
+    await exec(ctx, 'account.unsuspend', { usernames: names });
+    return { kind: 'action', text: 'User unsuspended', details: names.join(', ') };
+  }
+  if (p.has('dosuspend') || suspendWord === 'suspend' || p.get('action')?.toLowerCase() === 'suspend') {
+    const reason = p.get('reason');
+    await exec(ctx, 'account.suspend', {
+      usernames: names,
+      reason: reason && reason !== 'none' ? reason : '',
+    });
+    return { kind: 'action', text: 'User suspended', details: names.join(', ') };
+  }
+  return fail('MISSING_PARAMETER', 'Say what to do: delete=yes, suspend=Suspend or suspend=Unsuspend');
+}
+
+async function showConfig(ctx: DaContext, expectReseller: boolean): Promise<DaAnswer> {
+  const p = ctx.params;
+  const data = await exec<Record<string, string>>(ctx, 'account.config.show', {
+    username: p.get('user') || undefined,
+  });
+  if (expectReseller && data.usertype === 'user')
+    fail('ACCOUNT_NOT_FOUND', `${data.username} is not a reseller`);
+  if (p.get('both') === 'yes') {
+    const usage = await exec<Record<string, string>>(ctx, 'account.usage.show', {
+      username: p.get('user') || undefined,
+    });
+    const nested = Object.entries(usage)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join('&');
+    return { kind: 'record', data: { ...data, usage: nested } };
+  }
+  return { kind: 'record', data };
+}
+
+/**
+ * The DirectAdmin commands served so far, by their `CMD_API_*` name. The browser names (`CMD_*`) reach
+ * the same handlers (see router.ts).
+ */
+export const DA_COMMANDS: Record<string, DaCommand> = {
+  CMD_API_LOGIN_TEST: {
+    uses: ['account.login.test'],
+    async run(ctx) {
+      await exec(ctx, 'account.login.test', {});
+      return { kind: 'action', text: 'Login OK', details: '' };
+    },
+  },
+  CMD_API_ACCOUNT_USER: accountCreate('user'),
+  CMD_API_ACCOUNT_RESELLER: accountCreate('reseller'),
+  CMD_API_ACCOUNT_ADMIN: accountCreate('admin'),
+  CMD_API_SHOW_ALL_USERS: listCommand('all'),
+  CMD_API_SHOW_USERS: listCommand('users'),
+  CMD_API_SHOW_RESELLERS: listCommand('resellers'),
+  CMD_API_SHOW_ADMINS: listCommand('admins'),
+  CMD_API_SHOW_USER_CONFIG: {
+    uses: ['account.config.show', 'account.usage.show'],
+    run: (ctx) => showConfig(ctx, false),
+  },
+  CMD_API_SHOW_RESELLER_CONFIG: {
+    uses: ['account.config.show', 'account.usage.show'],
+    run: (ctx) => showConfig(ctx, true),
+  },
+  CMD_API_SHOW_USER_USAGE: {
+    uses: ['account.usage.show'],
+    async run(ctx) {
+      return {
+        kind: 'record',
+        data: await exec<Record<string, string>>(ctx, 'account.usage.show', {
+          username: ctx.params.get('user') || undefined,
+        }),
+      };
+    },
+  },
+  CMD_API_MODIFY_USER: { uses: ['account.modify', 'account.config.show'], run: modifyUser },
+  CMD_API_SELECT_USERS: {
+    uses: ['account.delete', 'account.suspend', 'account.unsuspend'],
+    run: selectUsers,
+  },
+  CMD_API_USER_EXISTS: {
+    uses: ['account.exists'],
+    async run(ctx) {
+      const exists = await exec<boolean>(ctx, 'account.exists', {
+        username: ctx.params.get('user') ?? need(ctx.params, 'username', 'user'),
+      });
+      return { kind: 'record', data: { error: '0', exists: exists ? '1' : '0' } };
+    },
+  },
+  CMD_API_USER_PASSWD: {
+    uses: ['account.password.set'],
+    async run(ctx) {
+      const username = ctx.params.get('username') ?? need(ctx.params, 'user', 'username');
+      await exec(ctx, 'account.password.set', { username, password: passwordFrom(ctx.params) });
+      return { kind: 'action', text: 'Password Changed', details: `The password of ${username} was changed` };
+    },
+  },
+  CMD_API_PASSWD: {
+    uses: ['account.password.change'],
+    async run(ctx) {
+      const p = ctx.params;
+      const current =
+        p.get('oldpass') ?? p.get('old_password') ?? need(p, 'oldpass', 'oldpass (the current password)');
+      const next = need(p, 'passwd', 'passwd (the new password)');
+      const next2 = p.get('passwd2');
+      if (next2 !== undefined && next2 !== next) fail('PASSWORDS_DIFFER', 'passwd and passwd2 differ');
+      await exec(ctx, 'account.password.change', { current, next });
+      return { kind: 'action', text: 'Password Changed', details: '' };
+    },
+  },
+  CMD_API_PACKAGES_USER: packagesList('user'),
+  CMD_API_PACKAGES_RESELLER: packagesList('reseller'),
+  CMD_API_MANAGE_USER_PACKAGES: packagesManage('user'),
+  CMD_API_MANAGE_RESELLER_PACKAGES: packagesManage('reseller'),
+  CMD_API_SHOW_DOMAINS: {
+    uses: ['domain.list'],
+    async run(ctx) {
+      return { kind: 'list', items: await exec<string[]>(ctx, 'domain.list', {}) };
+    },
+  },
+};
+
+/** Finds the handler for a path name: `CMD_API_X`, or the browser name `CMD_X` of the same command. */
+export function findDaCommand(name: string): { apiName: string; command: DaCommand } | undefined {
+  const direct = Object.hasOwn(DA_COMMANDS, name) ? DA_COMMANDS[name] : undefined;
+  if (direct) return { apiName: name, command: direct };
+  if (name.startsWith('CMD_') && !name.startsWith('CMD_API_')) {
+    const apiName = `CMD_API_${name.slice(4)}`;
+    const c = Object.hasOwn(DA_COMMANDS, apiName) ? DA_COMMANDS[apiName] : undefined;
+    if (c) return { apiName, command: c };
+  }
+  return undefined;
+}

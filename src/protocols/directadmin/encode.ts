@@ -1,0 +1,74 @@
+/** What a DirectAdmin command answers, before it is encoded for the caller. */
+export type DaAnswer =
+  | { kind: 'action'; text: string; details?: string; extra?: Record<string, string> }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'record'; data: Record<string, string> }
+  | { kind: 'empty' };
+
+/** Percent-encodes like PHP's urlencode, but with %20: every client parser seen decodes both. */
+export function daEncode(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** `k=v&k=v` with keys and values encoded; `list[]` keeps its brackets, which clients grep for. */
+export function encodePairs(pairs: [string, string][]): string {
+  return pairs.map(([k, v]) => `${k === 'list[]' ? k : daEncode(k)}=${daEncode(v)}`).join('&');
+}
+
+export interface Encoded {
+  body: string;
+  contentType: string;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json';
+
+/** Encodes an answer in DirectAdmin's legacy url-encoded form or, with `json=yes`, compact JSON. */
+export function encodeAnswer(a: DaAnswer, json: boolean): Encoded {
+  if (json) {
+    switch (a.kind) {
+      case 'action':
+        return {
+          body: JSON.stringify({ success: a.text, result: a.details ?? '', ...a.extra }),
+          contentType: JSON_TYPE,
+        };
+      case 'list':
+        return { body: JSON.stringify(a.items), contentType: JSON_TYPE };
+      case 'record':
+        return { body: JSON.stringify(a.data), contentType: JSON_TYPE };
+      case 'empty':
+        return { body: '{}', contentType: JSON_TYPE };
+    }
+  }
+  switch (a.kind) {
+    case 'action':
+      return {
+        body: encodePairs([
+          ['error', '0'],
+          ['text', a.text],
+          ['details', a.details ?? ''],
+          ...Object.entries(a.extra ?? {}),
+        ]),
+        contentType: TEXT,
+      };
+    case 'list':
+      return { body: encodePairs(a.items.map((i) => ['list[]', i])), contentType: TEXT };
+    case 'record':
+      return { body: encodePairs(Object.entries(a.data)), contentType: TEXT };
+    case 'empty':
+      return { body: '', contentType: TEXT };
+  }
+}
+
+/** Encodes a failure: `error=1&text=…&details=…`, or `{"error":…,"result":…}` with `json=yes`. */
+export function encodeError(text: string, details: string, json: boolean): Encoded {
+  if (json) return { body: JSON.stringify({ error: text, result: details }), contentType: JSON_TYPE };
+  return {
+    body: encodePairs([
+      ['error', '1'],
+      ['text', text],
+      ['details', details],
+    ]),
+    contentType: TEXT,
+  };
+}

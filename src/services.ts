@@ -1,0 +1,87 @@
+import { type Logger, pino } from 'pino';
+import type { BfmPolicy } from './auth/bfm.js';
+import { CredentialCache } from './auth/credential-cache.js';
+import {
+  createPasswordHasher,
+  type HasherOptions,
+  type PasswordHasher,
+  PRODUCTION_HASHER,
+} from './auth/passwords.js';
+import type { Config } from './config/config.js';
+import { type Clock, systemClock } from './core/clock.js';
+import { cryptoRandom, type Random } from './core/random.js';
+import { type Connection, connect, migrateToLatest } from './db/connect.js';
+import type { Db } from './db/database.js';
+import { accountCommands } from './modules/accounts/accounts.commands.js';
+import { packageCommands } from './modules/packages/packages.commands.js';
+import { Registry } from './registry/registry.js';
+
+/** Everything the server and the CLI share, built once. No module keeps its own global state. */
+export interface Services {
+  config: Config;
+  db: Db;
+  dialect: 'sqlite' | 'postgres';
+  clock: Clock;
+  random: Random;
+  hasher: PasswordHasher;
+  logger: Logger;
+  registry: Registry;
+  credentialCache: CredentialCache;
+  bfm: BfmPolicy;
+  close(): Promise<void>;
+}
+
+export interface ServiceOverrides {
+  clock?: Clock;
+  random?: Random;
+  hasher?: HasherOptions;
+  logger?: Logger;
+  /** PostgreSQL schema to use (tests isolate each database in its own schema). */
+  pgSchema?: string;
+}
+
+/** The registry with every module's commands. */
+export function buildRegistry(): Registry {
+  const r = new Registry();
+  r.register(...accountCommands, ...packageCommands);
+  return r;
+}
+
+/** Opens the database, runs migrations and builds the Services object. */
+export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+  const conn: Connection = await connect({
+    url: config.databaseUrl,
+    sqliteSynchronous: config.sqliteSynchronous,
+    ...(overrides.pgSchema ? { schema: overrides.pgSchema } : {}),
+  });
+  try {
+    await migrateToLatest(conn.db);
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+  const hasherOpts = overrides.hasher ?? {
+    ...PRODUCTION_HASHER,
+    memoryKiB: config.passwordHashMemoryKiB,
+    timeCost: config.passwordHashTimeCost,
+  };
+  return {
+    config,
+    db: conn.db,
+    dialect: conn.dialect,
+    clock: overrides.clock ?? systemClock,
+    random: overrides.random ?? cryptoRandom,
+    hasher: createPasswordHasher(hasherOpts),
+    logger: overrides.logger ?? pino({ level: config.debug > 0 ? 'debug' : 'info' }),
+    registry: buildRegistry(),
+    credentialCache: new CredentialCache(config.credentialCacheSeconds * 1000),
+    bfm: {
+      ipThreshold: config.bfmIpThreshold,
+      accountThreshold: config.bfmAccountThreshold,
+      windowMs: config.bfmWindowSeconds * 1000,
+      blockMs: config.bfmBlockSeconds * 1000,
+      whitelist: new Set(config.bfmWhitelist),
+    },
+    close: () => conn.close(),
+  };
+}

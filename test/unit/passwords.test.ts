@@ -373,7 +373,7 @@ describe('refusals before hashing', () => {
     const stored = await hasher.hash('short');
     const attempts = [
       'a'.repeat(MAX_PASSWORD_BYTES + 1),
-      `${'€'.repeat(342)}`, // 1026 bytes in 342 code units
+      '€'.repeat(342), // 1026 bytes in 342 code units
       'x'.repeat(10_000_000),
       'short\0',
       '\0',

@@ -42,7 +42,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     sqlite.pragma('foreign_keys = ON');
     // Concurrent writers from a second process (CLI beside the server) wait instead of failing at once.
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({
@@ -66,6 +66,39 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/**
+ * Kysely asks better-sqlite3 to prepare every statement anew, and preparing (parsing and planning the
+ * SQL) costs more than running these small indexed queries. Statements are reusable, so keep the most
+ * recent ones by SQL text. Kysely runs each statement to completion synchronously, so a cached
+ * statement is never in use twice at once.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (source: string): SQLite.Statement => {
+    let st = cache.get(source);
+    if (st) {
+      // Re-insert so the Map's insertion order tracks recency.
+      cache.delete(source);
+      cache.set(source, st);
+      return st;
+    }
+    st = sqlite.prepare(source);
+    if (cache.size >= max) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    cache.set(source, st);
+    return st;
+  };
+  return new Proxy(sqlite, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') return prepare;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
 }
 
 class StaticProvider implements MigrationProvider {

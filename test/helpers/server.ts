@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { buildApps } from '../../src/app.js';
-import { ADMIN_PASSWORD, type TestEnv, type TestEnvOptions, createTestEnv } from './services.js';
+import { ADMIN_PASSWORD, createTestEnv, type TestEnv, type TestEnvOptions } from './services.js';
 
 export interface Answer {
   status: number;
@@ -66,15 +66,25 @@ export function rawCall(port: number, path: string, opts: CallOptions = {}): Pro
   }
   if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path: fullPath, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const { pairs, list } = parsePairs(text);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text, pairs, list, json: () => JSON.parse(text) });
-      });
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, path: fullPath, method, headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const { pairs, list } = parsePairs(text);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: text,
+            pairs,
+            list,
+            json: () => JSON.parse(text),
+          });
+        });
+      },
+    );
     req.on('error', reject);
     if (body !== undefined) req.end(body);
     else req.end();
@@ -95,7 +105,8 @@ export async function startTestServer(opts: TestEnvOptions = {}): Promise<TestSe
     port,
     app,
     call: (path, o) => rawCall(port, path, o),
-    admin: (path, params) => rawCall(port, path, { method: 'POST', auth: `admin:${ADMIN_PASSWORD}`, params: params ?? {} }),
+    admin: (path, params) =>
+      rawCall(port, path, { method: 'POST', auth: `admin:${ADMIN_PASSWORD}`, params: params ?? {} }),
     async close() {
       await app.close();
       await env.close();
@@ -111,7 +122,12 @@ export async function createAccount(
   extra: Record<string, string> = {},
   creatorAuth = `admin:${ADMIN_PASSWORD}`,
 ): Promise<Answer> {
-  const cmd = level === 'user' ? 'CMD_API_ACCOUNT_USER' : level === 'reseller' ? 'CMD_API_ACCOUNT_RESELLER' : 'CMD_API_ACCOUNT_ADMIN';
+  const cmd =
+    level === 'user'
+      ? 'CMD_API_ACCOUNT_USER'
+      : level === 'reseller'
+        ? 'CMD_API_ACCOUNT_RESELLER'
+        : 'CMD_API_ACCOUNT_ADMIN';
   const params: Record<string, string> = {
     action: 'create',
     add: 'Submit',

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import pg from 'pg';
+import { pino } from 'pino';
 import { TEST_HASHER } from '../../src/auth/passwords.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { type Clock, ManualClock } from '../../src/core/clock.js';
-import { type Services, createServices } from '../../src/services.js';
+import { createServices, type Services } from '../../src/services.js';
 import { initialize } from '../../src/setup.js';
 
 /** Which database the suite runs on: `HOSTDECK_TEST_DB=postgres` switches every database test to PostgreSQL. */
@@ -77,6 +77,11 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
 export async function snapshot(services: Services): Promise<string> {
   const tables = ['accounts', 'packages', 'domains', 'outbox'] as const;
   const out: Record<string, unknown[]> = {};
-  for (const t of tables) out[t] = await services.db.selectFrom(t).selectAll().orderBy(t === 'outbox' ? 'id' : 'id').execute();
+  for (const t of tables)
+    out[t] = await services.db
+      .selectFrom(t)
+      .selectAll()
+      .orderBy(t === 'outbox' ? 'id' : 'id')
+      .execute();
   return JSON.stringify(out);
 }

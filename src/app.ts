@@ -1,8 +1,15 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config/config.js';
-import { AppError, ERRORS } from './core/errors.js';
+import { AppError } from './core/errors.js';
 import { encodeError } from './protocols/directadmin/encode.js';
-import { registerDirectAdmin } from './protocols/directadmin/router.js';
+import {
+  debugRequestLine,
+  queryWantsJson,
+  registerDirectAdmin,
+  sendDaError,
+} from './protocols/directadmin/router.js';
 import type { Services } from './services.js';
 import type { TlsFiles } from './setup.js';
 
@@ -48,22 +55,72 @@ function rawBodies(app: FastifyInstance): void {
   );
 }
 
+/**
+ * Answers a request Node's HTTP parser refused (bad request line, raw non-ASCII bytes in the URL, headers
+ * too large, too slow) in DA's url-encoded form instead of Fastify's JSON. No route ran, so the answer is
+ * written on the socket, which is then closed: after a parse error the framing cannot be trusted.
+ */
+function daClientError(services: Services) {
+  return (err: Error & { code?: string }, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, e] =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, new AppError('BAD_REQUEST', 'The request did not arrive in time')]
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, new AppError('PAYLOAD_TOO_LARGE', 'The request headers are too large')]
+          : err.code === 'HPE_INVALID_URL'
+            ? [
+                400,
+                new AppError(
+                  'BAD_REQUEST',
+                  'The URL holds bytes that are not allowed: percent-encode the query as UTF-8 (%C3%A9)',
+                ),
+              ]
+            : [400, new AppError('BAD_REQUEST', 'The request is not valid HTTP')];
+    // err.rawPacket holds the request as sent, Authorization included: only the code is logged.
+    if (services.config.debug >= 188)
+      services.logger.info({ debug: 'request', error: err.code }, 'refused request');
+    const enc = encodeError(e.text, e.details, false);
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${enc.contentType}\r\n` +
+          `Content-Length: ${Buffer.byteLength(enc.body)}\r\nConnection: close\r\n\r\n${enc.body}`,
+      );
+    socket.destroy();
+  };
+}
+
 function daApp(config: Config, services: Services, tls: TlsFiles | null): FastifyInstance {
-  const app = Fastify(baseOptions(config, services, tls, 'da'));
+  const app = Fastify({
+    ...baseOptions(config, services, tls, 'da'),
+    clientErrorHandler: daClientError(services),
+    // A path that is not valid percent-encoded UTF-8 would otherwise get Fastify's JSON answer.
+    frameworkErrors: (err, req, reply) => {
+      const e =
+        err.code === 'FST_ERR_BAD_URL'
+          ? new AppError('BAD_REQUEST', 'The path is not valid percent-encoded UTF-8')
+          : new AppError('BAD_REQUEST', 'The request could not be routed');
+      debugRequestLine(services, req, 400);
+      return sendDaError(reply, e, queryWantsJson(req.url), 400);
+    },
+  });
   rawBodies(app);
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+  // Errors raised by Fastify before a handler runs: mostly a body over BODY_LIMIT or a Content-Length
+  // that does not match the body. The parameters were never read, so only the query can ask for JSON.
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) services.logger.error({ err }, 'unexpected error');
+    debugRequestLine(services, req, status);
     const e = new AppError(
       status === 413 ? 'PAYLOAD_TOO_LARGE' : status === 500 ? 'INTERNAL' : 'BAD_REQUEST',
-      status === 500 ? '' : err.message,
+      status === 413
+        ? `The body may be at most ${BODY_LIMIT} bytes`
+        : status === 500
+          ? 'The server could not complete the request; see the server log'
+          : err.message,
     );
-    const enc = encodeError(e.text, e.details, false);
-    return reply.code(status).type(enc.contentType).send(enc.body);
-  });
-  app.setNotFoundHandler((_req, reply) => {
-    const enc = encodeError(ERRORS.UNKNOWN_COMMAND.text, 'No such page', false);
-    return reply.code(404).type(enc.contentType).send(enc.body);
+    // An unexpected error is answered like one inside a command: legacy clients read it from a 200.
+    return sendDaError(reply, e, queryWantsJson(req.url), status === 500 ? undefined : status);
   });
   registerDirectAdmin(app, services);
   return app;

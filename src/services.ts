@@ -55,7 +55,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     ...(overrides.pgSchema ? { schema: overrides.pgSchema } : {}),
   });
   try {
-    await migrateToLatest(conn.db);
+    await migrateToLatest(conn.db, conn.schema);
   } catch (e) {
     await conn.close();
     throw e;

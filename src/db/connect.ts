@@ -28,6 +28,8 @@ export interface ConnectOptions {
 export interface Connection {
   db: Db;
   dialect: 'sqlite' | 'postgres';
+  /** PostgreSQL schema holding the tables (and the migration bookkeeping). */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -65,7 +67,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     c.release();
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', schema: opts.schema ?? 'public', close: () => db.destroy() };
 }
 
 /**
@@ -107,9 +109,17 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-/** Runs every pending migration; throws with the failing migration's error. */
-export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider() });
+/**
+ * Runs every pending migration; throws with the failing migration's error. On PostgreSQL the migration
+ * tables live in the connection's own schema: without it Kysely looks for its lock table in any schema
+ * of the database and trips over another installation's.
+ */
+export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { fail } from '../core/errors.js';
+import { fail, isAppError } from '../core/errors.js';
 
 /**
  * Request parameters merged from the query string and the body, in arrival order. Repeated keys are
@@ -106,8 +106,14 @@ export function paramsFromJson(value: unknown, into = new Params()): Params {
   return into;
 }
 
+// busboy decodes field text itself and replaces bytes that are not UTF-8 with U+FFFD instead of failing, so
+// a replacement character in a name or value is taken as proof of such bytes. A client meaning a literal
+// U+FFFD is not worth letting corrupted text through.
+const REPLACEMENT = '\uFFFD';
+
 async function parseMultipart(body: Buffer, contentType: string, into: Params): Promise<Params> {
-  return new Promise((resolve, reject) => {
+  const fields: [string, string][] = [];
+  const problem = await new Promise<string | null>((resolve) => {
     let bb: busboy.Busboy;
     try {
       bb = busboy({
@@ -116,18 +122,42 @@ async function parseMultipart(body: Buffer, contentType: string, into: Params): 
         defParamCharset: 'utf8',
       });
     } catch {
-      reject(new Error('bad multipart'));
+      resolve('The multipart body could not be read');
       return;
     }
-    bb.on('field', (name, value) => into.add(name, value));
+    let refused: string | null = null;
+    bb.on('field', (name, value, info) => {
+      if (info.nameTruncated || info.valueTruncated) refused ??= 'A multipart field is too long';
+      else if (name.includes(REPLACEMENT) || value.includes(REPLACEMENT))
+        refused ??= 'The multipart body is not valid UTF-8';
+      else fields.push([name, value]);
+    });
+    // Dropping the fields past the limit would run the command on part of what was sent.
+    bb.on('fieldsLimit', () => {
+      refused ??= 'The multipart body has too many fields';
+    });
     bb.on('file', (_name, stream) => stream.resume());
-    bb.on('error', reject);
-    bb.on('close', () => resolve(into));
+    bb.on('error', () => resolve('The multipart body could not be read'));
+    bb.on('close', () => resolve(refused));
     Readable.from([body]).pipe(bb);
-  }).then(
-    (p) => p as Params,
-    () => fail('BAD_REQUEST', 'The multipart body could not be read'),
-  );
+  });
+  if (problem) fail('BAD_REQUEST', problem);
+  for (const [k, v] of fields) into.add(k, v);
+  return into;
+}
+
+/**
+ * Node keeps the request line as latin1 text. Its HTTP parser refuses raw bytes above 0x7F in a query
+ * today, but a query that reaches here with any (another transport, `inject`) is turned back into its
+ * bytes and must be UTF-8, like a body.
+ */
+function queryText(query: string): string {
+  if (!/[^\x00-\x7F]/.test(query)) return query;
+  try {
+    return strictUtf8.decode(Buffer.from(query, 'latin1'));
+  } catch {
+    return fail('BAD_REQUEST', 'The query string is not valid UTF-8');
+  }
 }
 
 /**
@@ -141,7 +171,7 @@ export async function readParams(
   body: Buffer | undefined,
 ): Promise<Params> {
   const q = rawUrl.indexOf('?');
-  const params = q >= 0 ? parseUrlEncoded(rawUrl.slice(q + 1)) : new Params();
+  const params = q >= 0 ? parseUrlEncoded(queryText(rawUrl.slice(q + 1))) : new Params();
   if (!body || body.length === 0) return params;
   const ct = (contentType ?? '').toLowerCase();
   if (ct.startsWith('multipart/form-data')) return parseMultipart(body, contentType ?? '', params);
@@ -152,12 +182,14 @@ export async function readParams(
     return fail('BAD_REQUEST', 'The request body is not valid UTF-8');
   }
   const trimmed = text.trimStart();
-  if (trimmed.startsWith('{')) {
+  // An array is JSON but not parameters; only a body declared as JSON is refused for it, since a
+  // url-encoded key may start with `[` too.
+  if (trimmed.startsWith('{') || (ct.includes('json') && trimmed.startsWith('['))) {
     try {
       return paramsFromJson(JSON.parse(text), params);
     } catch (e) {
+      if (isAppError(e)) throw e;
       if (ct.includes('json')) fail('BAD_REQUEST', 'The JSON body could not be parsed');
-      if ((e as { code?: string }).code) throw e;
     }
   }
   return parseUrlEncoded(text, params);

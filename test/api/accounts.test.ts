@@ -165,7 +165,23 @@ describe('accounts through the DirectAdmin API', () => {
     });
     expect(save.pairs).toMatchObject({ error: '0', text: 'Saved' });
     await createAccount(s, 'user', 'bob', { package: 'basic' }, authOf('res1'));
-    await createAccount(s, 'user', 'carol', { package: 'default' }, authOf('res2'));
+    // A new reseller has no packages of its own: it gives custom limits.
+    const custom = {
+      package: '',
+      bandwidth: '10',
+      quota: '10',
+      inode: '10',
+      vdomains: '1',
+      nsubdomains: '0',
+      nemails: '0',
+      nemailf: '0',
+      nemailml: '0',
+      nemailr: '0',
+      mysql: '0',
+      domainptr: '0',
+      ftp: '0',
+    };
+    await createAccount(s, 'user', 'carol', custom, authOf('res2'));
     expect((await s.admin('/CMD_API_SHOW_ALL_USERS')).list).toEqual([
       'admin',
       'admin2',
@@ -275,7 +291,7 @@ describe('accounts through the DirectAdmin API', () => {
     expect(own.pairs.error).toBe('0');
     expect((await s.call('/CMD_API_LOGIN_TEST', { auth: 'fred:Fred-Own-Pass-9' })).pairs.error).toBe('0');
     expect((await s.admin('/CMD_API_USER_EXISTS', { user: 'fred' })).body).toBe('error=0&exists=1');
-    expect((await s.admin('/CMD_API_USER_EXISTS', { user: 'nobody' })).body).toBe('error=0&exists=0');
+    expect((await s.admin('/CMD_API_USER_EXISTS', { user: 'nosuchuser' })).body).toBe('error=0&exists=0');
     expect((await s.admin('/CMD_API_USER_EXISTS', { user: 'apache' })).pairs).toMatchObject({
       error: '1',
       text: 'reserved username',

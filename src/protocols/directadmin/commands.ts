@@ -288,7 +288,12 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
       const exists = await exec<boolean>(ctx, 'account.exists', {
         username: ctx.params.get('user') ?? need(ctx.params, 'username', 'user'),
       });
-      return { kind: 'record', data: { error: '0', exists: exists ? '1' : '0' } };
+      // Legacy clients read `error=0&exists=1`; JSON clients treat any `error` key as a failure.
+      return {
+        kind: 'record',
+        data: { error: '0', exists: exists ? '1' : '0' },
+        json: { exists: exists ? '1' : '0' },
+      };
     },
   },
   CMD_API_USER_PASSWD: {

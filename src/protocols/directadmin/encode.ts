@@ -2,7 +2,7 @@
 export type DaAnswer =
   | { kind: 'action'; text: string; details?: string; extra?: Record<string, string> }
   | { kind: 'list'; items: string[] }
-  | { kind: 'record'; data: Record<string, string> }
+  | { kind: 'record'; data: Record<string, string> /** A different body for `json=yes`. */; json?: unknown }
   | { kind: 'empty' };
 
 /** Percent-encodes like PHP's urlencode, but with %20: every client parser seen decodes both. */
@@ -35,7 +35,7 @@ export function encodeAnswer(a: DaAnswer, json: boolean): Encoded {
       case 'list':
         return { body: JSON.stringify(a.items), contentType: JSON_TYPE };
       case 'record':
-        return { body: JSON.stringify(a.data), contentType: JSON_TYPE };
+        return { body: JSON.stringify(a.json ?? a.data), contentType: JSON_TYPE };
       case 'empty':
         return { body: '{}', contentType: JSON_TYPE };
     }

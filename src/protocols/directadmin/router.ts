@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../auth/actor.js';
 import { type AuthOutcome, verifyPasswordLogin } from '../../auth/verify.js';
-import { AppError, ERRORS, isAppError } from '../../core/errors.js';
+import { AppError, type ErrorCode, isAppError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
-import { clientIp, parseBasicAuth, redactParams } from '../http.js';
+import { clientIp, parseBasicAuth, Redactor } from '../http.js';
 import { type Params, readParams } from '../params.js';
 import { findDaCommand } from './commands.js';
-import { encodeAnswer, encodeError } from './encode.js';
+import { type DaAnswer, encodeAnswer, encodeError } from './encode.js';
 
 // Clients recognise a refused login by this header and by the login page's title (spec §1.5), so the
 // page keeps DirectAdmin's title.
@@ -20,8 +20,17 @@ const LOGIN_PAGE =
 
 const COMMAND_RE = /^CMD_[A-Z0-9_]{1,64}$/;
 
+/** The methods DA commands answer; HEAD is GET without the body. */
+const ALLOWED_METHODS = 'GET, HEAD, POST';
+
 function wantsJson(params: Params | null): boolean {
   return params?.get('json')?.toLowerCase() === 'yes';
+}
+
+/** Whether the query string alone asks for JSON: used when the parameters were never (or not yet) parsed. */
+export function queryWantsJson(url: string): boolean {
+  const q = url.indexOf('?');
+  return q >= 0 && /(?:^|&)json=yes(?:&|$)/i.test(url.slice(q + 1));
 }
 
 function sendUnauthorized(reply: FastifyReply): FastifyReply {
@@ -33,79 +42,153 @@ function sendUnauthorized(reply: FastifyReply): FastifyReply {
     .send(LOGIN_PAGE);
 }
 
+// Legacy failures that keep their own HTTP status: the request never reached a command (no such command,
+// wrong method, body too large, not served yet) or the credential may not run it (DA answers a login key
+// outside its allow-list with 403). Every other failure is a command's answer and goes out as HTTP 200,
+// as DA sends it: Roundcube reads `error=1` only from a 200, and "no such account" must not look like a
+// missing page. So a 404 ACCOUNT_NOT_FOUND or 403 WRONG_CURRENT_PASSWORD is a 200 here.
+const LEGACY_KEEPS_STATUS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'UNKNOWN_COMMAND',
+  'METHOD_NOT_ALLOWED',
+  'PAYLOAD_TOO_LARGE',
+  'NOT_IMPLEMENTED',
+  'PERMISSION_DENIED',
+]);
+
 /**
- * Sends an AppError in DA form. Legacy answers keep HTTP 200 for ordinary failures (clients such as
- * Roundcube read `error=1` only from a 200), except for refusals a caller must not mistake for a result;
- * JSON answers carry the table's status, since JSON clients treat any 2xx as success.
+ * Sends an AppError in DA form: legacy `error=1&text=…&details=…`, or with `json=yes` the JSON shape with
+ * the table's status, since JSON clients treat any 2xx as success. `status` overrides both for transport
+ * failures whose HTTP status has no code of its own (400 for a bad path, 408, 431).
  */
-function sendError(reply: FastifyReply, e: AppError, json: boolean): FastifyReply {
+export function sendDaError(reply: FastifyReply, e: AppError, json: boolean, status?: number): FastifyReply {
   const enc = encodeError(e.text, e.details, json);
-  const keepStatus =
-    json || e.status === 403 || e.status === 404 || e.status === 405 || e.status === 413 || e.status === 501;
+  if (e.code === 'METHOD_NOT_ALLOWED') reply.header('Allow', ALLOWED_METHODS);
   return reply
-    .code(keepStatus ? e.status : 200)
+    .code(status ?? (json || LEGACY_KEEPS_STATUS.has(e.code) ? e.status : 200))
     .type(enc.contentType)
     .send(enc.body);
 }
 
+/** `CMD_X` and `CMD_API_X` are one command, so a debug filter naming either matches both. */
+function apiName(cmd: string): string {
+  return cmd.startsWith('CMD_') && !cmd.startsWith('CMD_API_') ? `CMD_API_${cmd.slice(4)}` : cmd;
+}
+
+/**
+ * Whether debug output of `level` is wanted for `cmd`. Levels follow DA: 188 request lines; above that
+ * parameters and answers; 2000 also why a login was refused. `debugOnlyCmd` keeps one command.
+ */
+function debugOn(services: Services, cmd: string, level: number): boolean {
+  const { debug, debugOnlyCmd } = services.config;
+  return debug >= level && (!debugOnlyCmd || apiName(debugOnlyCmd) === apiName(cmd));
+}
+
+/**
+ * The debug request line (level 188): method, command, address, and the status when the request was
+ * refused before a command could run. Never the query, a body or a header. Debug output is written at
+ * `info` on purpose: an operator who turned debug on wants it whatever the logger's level.
+ */
+export function debugRequestLine(services: Services, req: FastifyRequest, refusedWith?: number): void {
+  // The path is the caller's text: a bounded piece of it is enough to tell requests apart in a log.
+  const cmd = (req.url.split('?')[0] ?? '').slice(1).replace(/\/$/, '').slice(0, 100);
+  if (!debugOn(services, cmd, 188)) return;
+  services.logger.info(
+    {
+      debug: 'request',
+      method: req.method,
+      cmd,
+      ip: clientIp(req),
+      httpVersion: req.raw.httpVersion,
+      ...(refusedWith ? { status: refusedWith } : {}),
+    },
+    `${req.method} /${cmd}`,
+  );
+}
+
 /** Registers the DirectAdmin API (`/CMD_API_*` and `/CMD_*`) on a Fastify instance. */
 export function registerDirectAdmin(app: FastifyInstance, services: Services): void {
-  const debug = services.config.debug;
-  const only = services.config.debugOnlyCmd;
   const log = services.logger;
-  const shouldLog = (cmd: string) => debug > 0 && (!only || only === cmd);
 
-  async function authenticate(req: FastifyRequest, ip: string, cmd: string): Promise<Actor | null> {
+  async function authenticate(req: FastifyRequest, ip: string, cmd: string, redactor: Redactor) {
     const basic = parseBasicAuth(req.headers.authorization);
-    if (!basic) return null;
+    if (!basic) {
+      if (debugOn(services, cmd, 2000))
+        log.info(
+          {
+            debug: 'auth',
+            cmd: cmd.slice(0, 100),
+            ip,
+            reason: req.headers.authorization ? 'malformed' : 'no_credentials',
+          },
+          'login refused',
+        );
+      return null;
+    }
+    redactor.secret(basic.password);
     const outcome: AuthOutcome = await verifyPasswordLogin(services, {
       username: basic.username,
       secret: basic.password,
       ip,
     });
     if (outcome.ok) return outcome.actor;
-    if (debug >= 2000 && shouldLog(cmd))
+    if (debugOn(services, cmd, 2000))
       log.info(
-        { debug: 'auth', cmd, ip, user: outcome.username, reason: outcome.reason },
+        {
+          debug: 'auth',
+          cmd: cmd.slice(0, 100),
+          ip,
+          user: redactor.text(outcome.username.slice(0, 64)),
+          reason: outcome.reason,
+        },
         `login refused: ${outcome.reason}`,
       );
     return null;
   }
 
-  async function handle(req: FastifyRequest<{ Params: { cmd: string } }>, reply: FastifyReply) {
-    const cmd = req.params.cmd;
+  async function handle(req: FastifyRequest, reply: FastifyReply) {
+    // One route takes every path, so an anonymous caller gets the login page for any of them and learns
+    // nothing about which exist. ignoreTrailingSlash does not apply to a wildcard.
+    const cmd = ((req.params as { '*'?: string })['*'] ?? '').replace(/\/$/, '');
+    const logCmd = cmd.slice(0, 100);
     const ip = clientIp(req);
+    const redactor = new Redactor();
     let params: Params | null = null;
-    // Before the parameters parse, the query string alone says whether the caller wants JSON.
-    const json = () => (params ? wantsJson(params) : /[?&]json=yes(?:&|$)/i.test(req.url));
-    if (shouldLog(cmd) && debug >= 188)
-      log.info(
-        { debug: 'request', method: req.method, cmd, ip, httpVersion: req.raw.httpVersion },
-        `${req.method} /${cmd}`,
-      );
+    const json = () => (params ? wantsJson(params) : queryWantsJson(req.url));
+    debugRequestLine(services, req);
     try {
       // Authentication comes first: an anonymous caller learns nothing, not even whether its parameters parse.
-      const actor = await authenticate(req, ip, cmd);
+      const actor: Actor | null = await authenticate(req, ip, cmd, redactor);
       if (!actor) return sendUnauthorized(reply);
       params = await readParams(req.url, req.headers['content-type'], req.body as Buffer | undefined);
-      if (shouldLog(cmd) && debug > 188)
-        log.info({ debug: 'params', cmd, params: redactParams(params.toRecord()) }, 'parameters');
+      const p = params;
+      if (debugOn(services, cmd, 189))
+        log.info({ debug: 'params', cmd: logCmd, params: redactor.params(p) }, 'parameters');
       const found = COMMAND_RE.test(cmd) ? findDaCommand(cmd) : undefined;
       if (!found)
         throw new AppError('UNKNOWN_COMMAND', `${cmd.slice(0, 64)} is not a command of this server`);
-      const answer = await found.command.run({ services, actor, params });
-      const enc = encodeAnswer(answer, wantsJson(params));
-      if (shouldLog(cmd) && debug > 188)
-        log.info({ debug: 'answer', cmd, body: redactBody(enc.body) }, 'answer');
+      const answer = await found.command.run({ services, actor, params: p });
+      const enc = encodeAnswer(answer, wantsJson(p));
+      if (debugOn(services, cmd, 189))
+        log.info(
+          {
+            debug: 'answer',
+            cmd: logCmd,
+            body: logBody(encodeAnswer(redactAnswer(answer, redactor), wantsJson(p))),
+          },
+          'answer',
+        );
       return reply.code(200).type(enc.contentType).send(enc.body);
     } catch (e) {
       if (isAppError(e)) {
-        if (shouldLog(cmd) && debug > 188)
-          log.info({ debug: 'answer', cmd, error: e.code, details: e.details }, 'error answer');
-        return sendError(reply, e, json());
+        if (debugOn(services, cmd, 189))
+          log.info(
+            { debug: 'answer', cmd: logCmd, error: e.code, details: redactor.text(e.details) },
+            'error answer',
+          );
+        return sendDaError(reply, e, json());
       }
-      log.error({ err: e, cmd }, 'unexpected error');
-      return sendError(
+      log.error({ err: e, cmd: logCmd }, 'unexpected error');
+      return sendDaError(
         reply,
         new AppError('INTERNAL', 'The server could not complete the request; see the server log'),
         json(),
@@ -113,22 +196,43 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
     }
   }
 
-  app.route({ method: ['GET', 'POST'], url: '/:cmd', handler: handle });
+  /** Every other method is refused before anything runs; nothing is parsed or authenticated. */
+  async function refuseMethod(req: FastifyRequest, reply: FastifyReply) {
+    debugRequestLine(services, req, 405);
+    return sendDaError(reply, new AppError('METHOD_NOT_ALLOWED', 'Use GET or POST'), queryWantsJson(req.url));
+  }
+
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LOGIN_PAGE));
+  app.route({ method: ['GET', 'POST'], url: '/*', handler: handle });
   app.route({
     method: ['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'QUERY'],
     url: '/*',
-    handler: async (_req, reply) => {
-      const enc = encodeError(ERRORS.METHOD_NOT_ALLOWED.text, 'Use GET or POST', false);
-      return reply.code(405).header('Allow', 'GET, HEAD, POST').type(enc.contentType).send(enc.body);
-    },
+    handler: refuseMethod,
   });
+  // Methods without a route of their own (PROPFIND, SEARCH, …) land here: every path has a GET route.
+  app.setNotFoundHandler(refuseMethod);
 }
 
-function redactBody(body: string): string {
-  const cut = body.length > 4000 ? `${body.slice(0, 4000)}…` : body;
-  return cut.replace(
-    /((?:^|&|")(?:[^=&"]*(?:pass|key|token|secret|hash)[^=&"]*)(?:=|":"))[^&"]*/gi,
-    '$1[redacted]',
-  );
+/** An answer body for the debug log, cut short: a listing of every account would drown the log. */
+function logBody(enc: { body: string }): string {
+  return enc.body.length > 4000 ? `${enc.body.slice(0, 4000)}…` : enc.body;
+}
+
+/** The answer as it may be logged: fields named like secrets, and any secret the request carried, hidden. */
+function redactAnswer(a: DaAnswer, r: Redactor): DaAnswer {
+  switch (a.kind) {
+    case 'action':
+      return {
+        kind: 'action',
+        text: r.text(a.text),
+        details: r.text(a.details ?? ''),
+        ...(a.extra ? { extra: r.record(a.extra) } : {}),
+      };
+    case 'list':
+      return { kind: 'list', items: a.items.map((i) => r.text(i)) };
+    case 'record':
+      return { kind: 'record', data: r.record(a.data) };
+    case 'empty':
+      return a;
+  }
 }

@@ -1,15 +1,35 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApps, type ListenerName } from './app.js';
 import { type Config, formatListen, type Listen } from './config/config.js';
-import { createServices, type Services } from './services.js';
-import { ensureDataDir, initialize, readTls, SetupError } from './setup.js';
+import type { Services } from './services.js';
+import {
+  ensureDataDir,
+  ensureTls,
+  type InitResult,
+  initialize,
+  openServices,
+  readTls,
+  SetupError,
+  type TlsFiles,
+} from './setup.js';
 
 export interface Server {
   services: Services;
   apps: Record<ListenerName, FastifyInstance>;
   /** Actual addresses, after binding (port 0 becomes a real port). */
   addresses: Record<ListenerName, string>;
+  /** What the idempotent set-up did on this start (a generated admin password is in here). */
+  setup: InitResult;
+  /** Stops accepting, lets in-flight requests finish, then closes the database. Safe to call twice. */
   close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /**
+   * Called once set-up is done and before any port is bound, so a generated admin password is shown even
+   * when listening then fails (the account exists from here on; a later start would not show it again).
+   */
+  onSetup?: (result: InitResult) => void;
 }
 
 async function listen(app: FastifyInstance, name: string, l: Listen): Promise<string> {
@@ -21,10 +41,12 @@ async function listen(app: FastifyInstance, name: string, l: Listen): Promise<st
       code === 'EADDRINUSE'
         ? 'the address is already in use'
         : code === 'EACCES'
-          ? 'permission denied'
+          ? 'permission denied (ports below 1024 need privileges)'
           : code === 'EADDRNOTAVAIL'
             ? 'no such local address'
-            : (e as Error).message;
+            : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+              ? 'unknown host name'
+              : (e as Error).message;
     throw new SetupError(`cannot listen on ${formatListen(l)} (${name}): ${why}`);
   }
   const a = app.server.address();
@@ -33,16 +55,28 @@ async function listen(app: FastifyInstance, name: string, l: Listen): Promise<st
 
 /**
  * The only place that binds ports: builds the services and apps, runs idempotent set-up, and listens on
- * every configured address. Closing stops accepting, lets in-flight requests finish, then closes the
- * database.
+ * every configured address. Every start-up failure is a SetupError or ConfigError with one line for the
+ * operator; whatever was opened before it is closed again.
  */
-export async function startServer(config: Config, services?: Services): Promise<Server> {
+export async function startServer(
+  config: Config,
+  services?: Services,
+  options: StartOptions = {},
+): Promise<Server> {
   ensureDataDir(config.dataDir);
-  const svc = services ?? (await createServices(config));
-  let started: FastifyInstance[] = [];
+  const svc = services ?? (await openServices(config));
+  const started: FastifyInstance[] = [];
   try {
-    await initialize(svc);
-    const tls = config.tls ? readTls(config) : null;
+    // The certificate is checked before the admin account is made, so a refused start creates nothing
+    // whose one-time password would be lost.
+    let tlsCreated = false;
+    let tls: TlsFiles | null = null;
+    if (config.tls) {
+      tlsCreated = await ensureTls(config);
+      tls = readTls(config);
+    }
+    const setup = { ...(await initialize(svc, undefined, { tls: false })), tlsCreated };
+    options.onSetup?.(setup);
     const real = buildApps(svc, tls);
     const addresses = {} as Record<ListenerName, string>;
     const listeners: [ListenerName, Listen][] = [
@@ -55,12 +89,18 @@ export async function startServer(config: Config, services?: Services): Promise<
       addresses[name] = await listen(real[name], name, l);
       started.push(real[name]);
     }
-    const close = async () => {
-      await Promise.allSettled(started.map((a) => a.close()));
-      started = [];
-      if (!services) await svc.close();
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      // Fastify's close stops accepting at once, answers requests that arrive on open keep-alive
+      // connections with 503, and resolves when the requests in flight have been answered; only then may
+      // the database go.
+      closing ??= (async () => {
+        await Promise.allSettled(started.map((a) => a.close()));
+        if (!services) await svc.close();
+      })();
+      return closing;
     };
-    return { services: svc, apps: real, addresses, close };
+    return { services: svc, apps: real, addresses, setup, close };
   } catch (e) {
     await Promise.allSettled(started.map((a) => a.close()));
     if (!services) await svc.close();

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import type { Actor } from '../auth/actor.js';
 import { type BfmKind, listEntries, unblock } from '../auth/bfm.js';
@@ -6,13 +6,13 @@ import { type Config, ConfigError, loadConfig, SETTINGS } from '../config/config
 import { isAppError } from '../core/errors.js';
 import { randomString } from '../core/random.js';
 import type { Account } from '../db/database.js';
-import { startServer } from '../main.js';
+import { type Server, startServer } from '../main.js';
 import * as repo from '../modules/accounts/accounts.repository.js';
 import * as accounts from '../modules/accounts/accounts.service.js';
 import { type PackageKind, parseSettings } from '../modules/packages/limits.js';
 import * as packages from '../modules/packages/packages.service.js';
-import { createServices, type Services } from '../services.js';
-import { ensureDataDir, initialize, SetupError } from '../setup.js';
+import type { Services } from '../services.js';
+import { ensureDataDir, type InitResult, initialize, openServices, SetupError } from '../setup.js';
 
 /** A CLI failure: printed as one line, exit code 1. */
 class CliError extends Error {}
@@ -30,13 +30,32 @@ function configFrom(opts: Record<string, unknown>): Config {
   return loadConfig({ flags: flags as never });
 }
 
-async function withServices<T>(opts: Record<string, unknown>, fn: (s: Services) => Promise<T>): Promise<T> {
+/**
+ * Refuses to work on an SQLite database that does not exist: an admin command with a mistyped
+ * --data-dir would otherwise create a new empty installation there and report on it.
+ */
+function requireDatabase(config: Config): void {
+  if (!config.databaseUrl.startsWith('sqlite:')) return;
+  const path = config.databaseUrl.slice('sqlite:'.length);
+  if (path !== ':memory:' && !existsSync(path))
+    throw new CliError(`no hostdeck database at ${path}: run "hostdeck init" first, or check --data-dir`);
+}
+
+/**
+ * Opens the services for one command and closes them after. `setup` (init) may create the installation;
+ * every other command needs one with its admin account.
+ */
+async function withServices<T>(
+  opts: Record<string, unknown>,
+  fn: (s: Services) => Promise<T>,
+  mode: 'setup' | 'installed' = 'installed',
+): Promise<T> {
   const config = configFrom(opts);
+  if (mode === 'installed') requireDatabase(config);
   ensureDataDir(config.dataDir);
-  const services = await createServices(config).catch((e: Error & { code?: string }) => {
-    throw new CliError(`cannot open the database: ${e.code ? `${e.code} ` : ''}${e.message}`);
-  });
+  const services = await openServices(config);
   try {
+    if (mode === 'installed') await cliActor(services);
     return await fn(services);
   } finally {
     await services.close();
@@ -80,10 +99,69 @@ function keyValues(list: string[]): Record<string, string> {
   return rec;
 }
 
+/** The package version, for `--version` (package.json sits beside src/ and dist/ alike). */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Graceful stop: no new connections, requests in flight answered, database closed, exit 0. Requests
+ * still running when the grace period ends are abandoned with exit 1.
+ */
+function shutdown(server: Server, signal: string, graceSeconds: number): void {
+  out(`hostdeck: ${signal} received, finishing in-flight requests`);
+  const force = setTimeout(() => {
+    process.stderr.write('hostdeck: shutdown grace period over, exiting\n');
+    process.exit(1);
+  }, graceSeconds * 1000);
+  force.unref();
+  server.close().then(
+    () => {
+      out('hostdeck: stopped');
+      process.exit(0);
+    },
+    (e) => {
+      process.stderr.write(`hostdeck: error while stopping: ${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+/** Prints what set-up made; the generated admin password is shown here and never again. */
+function reportSetup(r: InitResult, dataDir: string, givenPassword: boolean): void {
+  if (r.tlsCreated) out(`hostdeck: created a self-signed TLS certificate in ${dataDir}/tls`);
+  if (r.adminCreated) {
+    out(`hostdeck: created the admin account in ${dataDir}`);
+    if (!givenPassword) out(`hostdeck: admin password (shown once, store it now): ${r.adminPassword}`);
+  }
+}
+
+/**
+ * Commander's own usage errors (unknown option, missing argument, bad choice) become one line naming the
+ * command whose help would explain it, like every other failure of the CLI.
+ */
+function oneLineErrors(cmd: Command, path: string): void {
+  cmd.configureOutput({
+    outputError: (str, write) =>
+      write(
+        `hostdeck: ${str
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')
+          .trim()} (see "${path} --help")\n`,
+      ),
+  });
+  for (const sub of cmd.commands) oneLineErrors(sub, `${path} ${sub.name()}`);
+}
+
 export function buildCli(): Command {
   const program = new Command('hostdeck')
     .description('hostdeck: a hosting control panel server speaking the DirectAdmin and cPanel APIs')
-    .showHelpAfterError('(run with --help for usage)')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride();
 
   program
@@ -95,15 +173,21 @@ export function buildCli(): Command {
       'password for the admin account (default: generated and printed once)',
     )
     .action(async (opts) => {
-      await withServices(opts, async (s) => {
-        const r = await initialize(s, opts.adminPassword);
-        if (r.tlsCreated) out(`hostdeck: created a self-signed TLS certificate in ${s.config.dataDir}/tls`);
-        if (r.adminCreated) {
-          out(`hostdeck: created the admin account in ${s.config.dataDir}`);
-          if (!opts.adminPassword)
-            out(`hostdeck: admin password (shown once, store it now): ${r.adminPassword}`);
-        }
-      });
+      await withServices(
+        opts,
+        async (s) => {
+          const r = await initialize(s, opts.adminPassword, { tls: s.config.tls });
+          reportSetup(r, s.config.dataDir, opts.adminPassword !== undefined);
+          if (!r.adminCreated) {
+            out(`hostdeck: ${s.config.dataDir} is set up`);
+            if (opts.adminPassword !== undefined)
+              out(
+                'hostdeck: the admin account exists already; --admin-password was not applied (see "hostdeck user passwd")',
+              );
+          }
+        },
+        'setup',
+      );
     });
 
   program
@@ -123,35 +207,31 @@ export function buildCli(): Command {
     .option('--debug-only-cmd <cmd>', 'limit debug output to one command')
     .action(async (opts) => {
       const config = configFrom(opts);
-      const server = await startServer(config);
+      // Signals are watched from the start: one that arrives while the server is still starting (opening
+      // the database, making a certificate) is honoured as soon as it listens, instead of killing the
+      // process half way through set-up.
+      let server: Server | undefined;
+      let stopping: string | undefined;
+      const stop = (signal: string) => {
+        if (stopping) {
+          // A second Ctrl-C means "now": the operator has chosen not to wait for the requests in flight.
+          process.stderr.write(`hostdeck: second ${signal}, exiting without waiting\n`);
+          process.exit(1);
+        }
+        stopping = signal;
+        if (server) shutdown(server, signal, config.shutdownGraceSeconds);
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      server = await startServer(config, undefined, {
+        onSetup: (r) => reportSetup(r, config.dataDir, false),
+      });
       const scheme = config.tls ? 'https' : 'http';
       out(`hostdeck: DirectAdmin API on ${scheme}://${server.addresses.da}`);
       out(
         `hostdeck: cPanel ${server.addresses.cpanel}, webmail ${server.addresses.webmail}, WHM ${server.addresses.whm}`,
       );
-      let closing = false;
-      const stop = (signal: string) => {
-        if (closing) return;
-        closing = true;
-        out(`hostdeck: ${signal} received, finishing in-flight requests`);
-        const force = setTimeout(() => {
-          process.stderr.write('hostdeck: shutdown grace period over, exiting\n');
-          process.exit(1);
-        }, config.shutdownGraceSeconds * 1000);
-        force.unref();
-        server.close().then(
-          () => {
-            out('hostdeck: stopped');
-            process.exit(0);
-          },
-          (e) => {
-            process.stderr.write(`hostdeck: error while stopping: ${(e as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
+      if (stopping) shutdown(server, stopping, config.shutdownGraceSeconds);
     });
 
   const user = program.command('user').description('manage accounts from the shell (as the first admin)');
@@ -253,6 +333,7 @@ export function buildCli(): Command {
     new Option('--kind <kind>', 'user or reseller package').choices(['user', 'reseller']).default('user');
   pkg
     .command('list')
+    .description('list package names')
     .addOption(dataDirOption())
     .addOption(kindOption())
     .action(async (opts) => {
@@ -262,6 +343,7 @@ export function buildCli(): Command {
     });
   pkg
     .command('show <name>')
+    .description("print a package's settings as key=value lines")
     .addOption(dataDirOption())
     .addOption(kindOption())
     .action(async (name: string, opts) => {
@@ -273,7 +355,7 @@ export function buildCli(): Command {
   pkg
     .command('save <name> [settings...]')
     .description(
-      'create or change a package: key=value pairs, e.g. bandwidth=1000 quota=unlimited login_keys=ON',
+      'create a package (every limit given, as in the API) or change some settings of one: key=value pairs, e.g. bandwidth=1000 quota=unlimited login_keys=ON',
     )
     .addOption(dataDirOption())
     .addOption(kindOption())
@@ -295,6 +377,7 @@ export function buildCli(): Command {
     });
   pkg
     .command('delete <names...>')
+    .description('delete packages no account uses')
     .addOption(dataDirOption())
     .addOption(kindOption())
     .action(async (names: string[], opts) => {
@@ -307,6 +390,7 @@ export function buildCli(): Command {
   const bfm = program.command('bfm').description('brute-force monitor: failed logins and blocks');
   bfm
     .command('list')
+    .description('list recorded login failures and blocks')
     .addOption(dataDirOption())
     .action(async (opts) => {
       await withServices(opts, async (s) => {
@@ -337,6 +421,7 @@ export function buildCli(): Command {
         out(`unblocked ${kind} ${key}`);
       });
     });
+  oneLineErrors(program, 'hostdeck');
   return program;
 }
 

@@ -342,17 +342,30 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   let file: Record<string, unknown> = {};
   const filePath = join(dataDirRaw, 'hostdeck.json');
   if (existsSync(filePath)) {
+    let text: string | undefined;
     try {
-      const parsed: unknown = JSON.parse(readFileSync(filePath, 'utf8'));
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-        file = parsed as Record<string, unknown>;
-      else problems.push(`${filePath} must hold a JSON object`);
+      text = readFileSync(filePath, 'utf8');
     } catch (e) {
-      problems.push(`${filePath} is not valid JSON: ${(e as Error).message}`);
+      problems.push(`cannot read ${filePath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (text !== undefined) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
+          file = parsed as Record<string, unknown>;
+        else problems.push(`${filePath} must hold a JSON object`);
+      } catch (e) {
+        problems.push(`${filePath} is not valid JSON: ${(e as Error).message}`);
+      }
     }
     const known = new Set(SETTINGS.map((s) => s.key as string));
     for (const k of Object.keys(file))
       if (!known.has(k)) problems.push(`${filePath}: unknown setting "${k}"`);
+      // The file lives in the data directory, so it cannot choose it; saying so beats ignoring the key.
+      else if (k === 'dataDir')
+        problems.push(
+          `${filePath}: dataDir cannot be set in the data directory's own file; use --data-dir or HOSTDECK_DATA_DIR`,
+        );
   }
   const out: Record<string, unknown> = { dataDir: dataDirRaw };
   for (const s of SETTINGS.slice(1)) out[s.key] = pick(s, file);

@@ -40,14 +40,19 @@ export class CredentialCache {
     return true;
   }
 
+  /** Records a verification made just now; call it only after the hash itself said yes. */
   remember(accountId: string, secret: string, authVersion: number, passwordHash: string, now: number): void {
     if (this.ttlMs <= 0) return;
+    const d = this.digest(accountId, secret);
+    // Re-inserting moves the entry to the end, so insertion order stays verification order, and a
+    // refreshed entry never costs another its place.
+    this.map.delete(d);
     if (this.map.size >= this.maxEntries) {
-      // Maps iterate in insertion order: dropping the first key evicts the oldest entry.
+      // Maps iterate in insertion order: the first key is the entry verified longest ago.
       const first = this.map.keys().next();
       if (!first.done) this.map.delete(first.value);
     }
-    this.map.set(this.digest(accountId, secret), { authVersion, passwordHash, expires: now + this.ttlMs });
+    this.map.set(d, { authVersion, passwordHash, expires: now + this.ttlMs });
   }
 
   clear(): void {

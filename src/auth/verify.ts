@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isPlausibleUsername, normalizeUsername } from '../core/validation.js';
 import type { Account } from '../db/database.js';
 import { findForLogin } from '../modules/accounts/accounts.repository.js';
 import { canManage } from '../modules/accounts/accounts.service.js';
 import type { Services } from '../services.js';
 import type { Actor } from './actor.js';
-import { clearAccount, isBlocked, recordFailure } from './bfm.js';
+import { type BfmTicket, claim, confirmFailure, isBlocked, recordFailure, release } from './bfm.js';
 
 /** Why a login was refused. Only logs (debug ≥ 2000) see it; the client always gets the same answer. */
 export type AuthFailure =
@@ -24,51 +25,93 @@ export interface PasswordLogin {
   ip: string;
 }
 
+/** How long an attempt waits for places held by attempts still being checked before it is refused. */
+const BUSY_WAIT_MS = 2_000;
+
 /**
- * The password pipeline, in a fixed order: parse → block check (no hashing when blocked) → lookup →
+ * The password pipeline, in a fixed order: parse → block check (one read; a blocked login stops here,
+ * before any lookup or hashing) → lookup → credential cache → claim a place in the failure counters →
  * verify (a dummy verify for unknown names, so timing does not tell which names exist) → suspension →
- * login-as ownership. Failures are counted per IP and per account.
+ * login-as ownership. Failures are counted per IP and per account; see bfm.ts for why the count is
+ * taken before the hash.
  */
 export async function verifyPasswordLogin(services: Services, login: PasswordLogin): Promise<AuthOutcome> {
-  const { db, clock, hasher } = services;
-  const now = clock.now();
+  const { db, clock, hasher, bfm } = services;
   const bar = login.username.indexOf('|');
   const ownerName = normalizeUsername(bar >= 0 ? login.username.slice(0, bar) : login.username);
   const targetName = bar >= 0 ? normalizeUsername(login.username.slice(bar + 1)) : null;
   const plausible =
     isPlausibleUsername(ownerName) && (targetName === null || isPlausibleUsername(targetName));
 
-  if (await isBlocked(db, services.bfm, login.ip, plausible ? ownerName : null, now))
+  // Login-as (`owner|target`) is the owner proving its password, so it is counted against the owner.
+  if (await isBlocked(db, bfm, login.ip, plausible ? ownerName : null, clock.now()))
     return { ok: false, reason: 'blocked', username: ownerName };
   if (!plausible || login.secret.length === 0) {
-    await recordFailure(db, services.bfm, login.ip, null, now);
+    // Nothing is hashed, so only the IP is charged, without waiting for a place.
+    await recordFailure(db, bfm, login.ip, null, clock.now());
     return { ok: false, reason: 'malformed', username: ownerName };
   }
 
   const owner = await findForLogin(db, ownerName);
-  if (!owner) {
-    await hasher.verifyDummy(login.secret);
-    await recordFailure(db, services.bfm, login.ip, null, now);
-    return { ok: false, reason: 'unknown_user', username: ownerName };
-  }
-  const good =
-    services.credentialCache.has(owner.id, login.secret, owner.auth_version, owner.password_hash, now) ||
-    (await hasher.verify(owner.password_hash, login.secret));
-  if (!good) {
-    await recordFailure(db, services.bfm, login.ip, ownerName, now);
-    return { ok: false, reason: 'bad_password', username: ownerName };
-  }
-  services.credentialCache.remember(owner.id, login.secret, owner.auth_version, owner.password_hash, now);
-  if (owner.suspended || owner.chain_suspended)
-    return { ok: false, reason: 'suspended', username: ownerName };
-  if (hasher.needsRehash(owner.password_hash)) await rehash(services, owner, login.secret);
-  await clearAccount(db, ownerName);
+  // A password that verified recently against the account as it is now costs no hash, so it needs no
+  // place in the counters (and a wrong one can never be found there).
+  if (
+    owner &&
+    services.credentialCache.has(owner.id, login.secret, owner.auth_version, owner.password_hash, clock.now())
+  )
+    return admit(services, owner, targetName, login.ip);
 
+  // Names without an account are counted like accounts: if only real names could be locked, the speed
+  // of a locked answer (no hash) would tell which names exist.
+  const ticket = await claimPlace(services, login.ip, ownerName);
+  if (!ticket) return { ok: false, reason: 'blocked', username: ownerName };
+  const good = owner
+    ? await hasher.verify(owner.password_hash, login.secret)
+    : await hasher.verifyDummy(login.secret);
+  if (!owner || !good) {
+    await confirmFailure(db, bfm, ticket, clock.now());
+    return { ok: false, reason: owner ? 'bad_password' : 'unknown_user', username: ownerName };
+  }
+  await release(db, ticket, clock.now());
+  const stored = hasher.needsRehash(owner.password_hash)
+    ? await rehash(services, owner, login.secret)
+    : owner.password_hash;
+  // Remembered only after a real verification: a cache hit does not extend the entry, so a remembered
+  // password is checked against its hash again at least every credentialCacheSeconds.
+  services.credentialCache.remember(owner.id, login.secret, owner.auth_version, stored, clock.now());
+  return admit(services, owner, targetName, login.ip);
+}
+
+/**
+ * Claims a place for an attempt that will be hashed. While every place is held by attempts still being
+ * checked it waits (a little longer each time) for their outcome: failures block it, good passwords
+ * give their places back. Null when blocked, or still busy after BUSY_WAIT_MS.
+ */
+async function claimPlace(services: Services, ip: string, account: string): Promise<BfmTicket | null> {
+  // Real time, not services.clock: this bounds how long a request waits, whatever a test clock says.
+  const deadline = performance.now() + BUSY_WAIT_MS;
+  for (let pause = 5; ; pause = Math.min(pause * 2, 100)) {
+    const c = await claim(services.db, services.bfm, ip, account, services.clock.now());
+    if (c.kind === 'granted') return c.ticket;
+    if (c.kind === 'blocked' || performance.now() + pause > deadline) return null;
+    await sleep(pause);
+  }
+}
+
+/** The checks after the password: suspension (own or up the chain), then login-as ownership. */
+async function admit(
+  services: Services,
+  owner: Account & { chain_suspended: number },
+  targetName: string | null,
+  ip: string,
+): Promise<AuthOutcome> {
+  if (owner.suspended || owner.chain_suspended)
+    return { ok: false, reason: 'suspended', username: owner.username };
   let account: Account = stripChain(owner);
-  if (targetName !== null && targetName !== ownerName) {
-    const target = await findForLogin(db, targetName);
+  if (targetName !== null && targetName !== owner.username) {
+    const target = await findForLogin(services.db, targetName);
     if (!target || !canManage(owner, target))
-      return { ok: false, reason: 'login_as_denied', username: ownerName };
+      return { ok: false, reason: 'login_as_denied', username: owner.username };
     if (target.suspended || target.chain_suspended)
       return { ok: false, reason: 'suspended', username: targetName };
     account = stripChain(target);
@@ -79,7 +122,7 @@ export async function verifyPasswordLogin(services: Services, login: PasswordLog
       account,
       authenticated: stripChain(owner),
       credential: { kind: 'password', id: '' },
-      ip: login.ip,
+      ip,
     },
   };
 }
@@ -90,16 +133,18 @@ function stripChain(a: Account & { chain_suspended: number }): Account {
 }
 
 /**
- * Moves an imported (crypt-format) or weaker hash to the native scheme after a good login. The password
- * itself is unchanged, so auth_version stays and sessions survive; the guard on the old hash makes a
- * concurrent password change win.
+ * Moves an imported (crypt-format) or weaker hash to the native scheme after a good login and returns
+ * the hash now stored. The password itself is unchanged, so auth_version stays and sessions survive; the
+ * guard on the old hash makes a concurrent password change win (the old hash is returned then, which
+ * no longer matches the account, so nothing is cached against the new state).
  */
-async function rehash(services: Services, account: Account, secret: string): Promise<void> {
+async function rehash(services: Services, account: Account, secret: string): Promise<string> {
   const next = await services.hasher.hash(secret);
-  await services.db
+  const r = await services.db
     .updateTable('accounts')
     .set({ password_hash: next })
     .where('id', '=', account.id)
     .where('password_hash', '=', account.password_hash)
-    .execute();
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0 ? next : account.password_hash;
 }

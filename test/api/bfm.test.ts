@@ -88,19 +88,27 @@ async function hashesDuring(s: TestServer, work: () => Promise<unknown>): Promis
 }
 
 /** Records every query a Kysely instance runs: its kind and the tables it names. */
+/**
+ * Records every query that runs. Queries on the hot path are compiled once and re-run (db/hot-query.ts),
+ * so transformQuery sees each shape only once; transformResult runs for every execution and finds the
+ * shape by query id.
+ */
 class QueryLog implements KyselyPlugin {
   readonly queries: { kind: string; tables: string[] }[] = [];
+  private readonly shapes = new Map<unknown, { kind: string; tables: string[] }>();
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
     const text = JSON.stringify(args.node);
     const tables = ['accounts', 'bfm_entries', 'domains', 'packages', 'audit_events', 'outbox'].filter((t) =>
       text.includes(`"name":"${t}"`),
     );
-    this.queries.push({ kind: args.node.kind, tables });
+    this.shapes.set(args.queryId, { kind: args.node.kind, tables });
     return args.node;
   }
 
   async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    const shape = this.shapes.get(args.queryId);
+    if (shape) this.queries.push(shape);
     return args.result;
   }
 }

@@ -1,12 +1,30 @@
 import type { Account, AccountUpdate, Executor, Level, NewAccount } from '../../db/database.js';
+import { hotQuery } from '../../db/hot-query.js';
+
+// The lookups below run on every authenticated request, so they are compiled once (see hotQuery).
+const byUsername = hotQuery((db: Executor, username: string) =>
+  db.selectFrom('accounts').selectAll().where('username', '=', username),
+);
+const byId = hotQuery((db: Executor, id: string) =>
+  db.selectFrom('accounts').selectAll().where('id', '=', id),
+);
+const forLogin = hotQuery((db: Executor, username: string) =>
+  db
+    .selectFrom('accounts as a')
+    .leftJoin('accounts as c', 'c.id', 'a.creator_id')
+    .leftJoin('accounts as g', 'g.id', 'c.creator_id')
+    .selectAll('a')
+    .select(['c.suspended as c_susp', 'g.suspended as g_susp'])
+    .where('a.username', '=', username),
+);
 
 /** Finds an account by its (normalised) username. */
-export function findByUsername(db: Executor, username: string): Promise<Account | undefined> {
-  return db.selectFrom('accounts').selectAll().where('username', '=', username).executeTakeFirst();
+export async function findByUsername(db: Executor, username: string): Promise<Account | undefined> {
+  return (await byUsername(db, username))[0];
 }
 
-export function findById(db: Executor, id: string): Promise<Account | undefined> {
-  return db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findById(db: Executor, id: string): Promise<Account | undefined> {
+  return (await byId(db, id))[0];
 }
 
 /**
@@ -17,14 +35,7 @@ export async function findForLogin(
   db: Executor,
   username: string,
 ): Promise<(Account & { chain_suspended: number }) | undefined> {
-  const row = await db
-    .selectFrom('accounts as a')
-    .leftJoin('accounts as c', 'c.id', 'a.creator_id')
-    .leftJoin('accounts as g', 'g.id', 'c.creator_id')
-    .selectAll('a')
-    .select(['c.suspended as c_susp', 'g.suspended as g_susp'])
-    .where('a.username', '=', username)
-    .executeTakeFirst();
+  const row = (await forLogin(db, username))[0];
   if (!row) return undefined;
   const { c_susp, g_susp, ...account } = row;
   return { ...(account as Account), chain_suspended: (c_susp ?? 0) || (g_susp ?? 0) ? 1 : 0 };

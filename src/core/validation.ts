@@ -176,9 +176,14 @@ export function validateNewPassword(pw: string, field = 'password'): string {
 
 const PACKAGE_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** True when `raw` could be a package's name (used before any lookup, like isPlausibleUsername). */
+export function isPackageName(raw: string): boolean {
+  return PACKAGE_RE.test(raw) && !raw.includes('..');
+}
+
 /** Validates a package name: letters, digits, `_`, `.`, `-`, starting with a letter or digit, ≤ 64. */
 export function validatePackageName(raw: string): string {
-  if (!PACKAGE_RE.test(raw) || raw.includes('..'))
+  if (!isPackageName(raw))
     fail('INVALID_PACKAGE_NAME', 'Package names may contain letters, digits, "_", "." and "-" (at most 64)');
   return raw;
 }

@@ -6,6 +6,7 @@ import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
 import {
   isPlausibleUsername,
+  normalizeUsername,
   printable,
   validateDomain,
   validateEmail,
@@ -17,13 +18,12 @@ import type { Account, Executor, Level } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Services } from '../../services.js';
 import {
-  featureOn,
+  allocationProblem,
   limitFieldsFor,
   limitValue,
   type PackageKind,
   readSettings,
   type Settings,
-  switchFieldsFor,
   unlimitedSettings,
 } from '../packages/limits.js';
 import { findPackage } from '../packages/packages.service.js';
@@ -55,11 +55,20 @@ export function canManage(actor: Account, target: Account): boolean {
 }
 
 /**
+ * An account by a name as the caller typed it. A name no account could have is not looked up: PostgreSQL
+ * refuses text with a NUL byte outright, which would surface as an internal error instead of "not found".
+ */
+function findNamed(db: Executor, raw: string): Promise<Account | undefined> {
+  const name = normalizeUsername(raw);
+  return isPlausibleUsername(name) ? repo.findByUsername(db, name) : Promise.resolve(undefined);
+}
+
+/**
  * Loads an account the actor may manage. An account the actor may not see answers exactly like a
  * missing one, so names of other tenants' accounts cannot be probed.
  */
 export async function loadManaged(db: Executor, actor: Actor, username: string): Promise<Account> {
-  const target = await repo.findByUsername(db, username.trim().toLowerCase());
+  const target = await findNamed(db, username);
   if (!target || !canManage(actor.account, target))
     fail('ACCOUNT_NOT_FOUND', `There is no account named ${printable(username)}`);
   return target;
@@ -96,7 +105,8 @@ function mayCreate(creator: Level, level: Level): boolean {
 
 /**
  * A reseller's users together may not be given more than the reseller has (unless the reseller may
- * oversell), nor a feature the reseller lacks. Admins are not limited.
+ * oversell), nor a feature the reseller lacks. Admins are not limited. Must run inside the transaction
+ * that writes the change.
  */
 async function checkAllocation(
   db: Executor,
@@ -105,27 +115,23 @@ async function checkAllocation(
   replacingId?: string,
 ): Promise<void> {
   if (creator.level !== 'reseller') return;
-  const own = readSettings(creator.settings);
-  for (const f of switchFieldsFor('user')) {
-    if (f === 'suspend_at_limit') continue;
-    if (featureOn(settings, f) && !featureOn(own, f))
-      fail('LIMIT_EXCEEDED', `Your account does not have the ${f} feature, so it cannot give it to a user`);
-  }
-  if (featureOn(own, 'oversell')) return;
+  // Concurrent creations would each count the users committed before them and together oversell (seen on
+  // PostgreSQL under READ COMMITTED). A no-op UPDATE of the reseller's row locks it until commit on
+  // PostgreSQL (SQLite runs one write transaction at a time anyway), so allocations of one reseller queue
+  // up and each counts the users the previous one added. Its own limits are read after the lock too.
+  await db
+    .updateTable('accounts')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', creator.id)
+    .execute();
+  const own = readSettings((await repo.findById(db, creator.id))?.settings ?? creator.settings);
   const users = (await repo.listCreatedBy(db, creator.id)).filter((u) => u.id !== replacingId);
-  for (const f of limitFieldsFor('user')) {
-    const cap = limitValue(own, f);
-    if (cap === Number.POSITIVE_INFINITY) continue;
-    const want = limitValue(settings, f);
-    if (want === Number.POSITIVE_INFINITY)
-      fail('LIMIT_EXCEEDED', `${f}: you cannot give unlimited ${f}; your own limit is ${cap}`);
-    const used = users.reduce((sum, u) => sum + limitValue(readSettings(u.settings), f), 0);
-    if (used + want > cap)
-      fail(
-        'LIMIT_EXCEEDED',
-        `${f}: ${want} would bring your users to ${used + want}, over your limit of ${cap}`,
-      );
-  }
+  const problem = allocationProblem(
+    own,
+    users.map((u) => readSettings(u.settings)),
+    [settings],
+  );
+  if (problem) fail('LIMIT_EXCEEDED', problem);
 }
 
 async function resolveSettings(
@@ -477,7 +483,7 @@ export async function listAccounts(
     let creator = me;
     if (reseller && reseller !== me.username) {
       if (me.level !== 'admin') fail('PERMISSION_DENIED', "Only an admin may list another reseller's users");
-      const r = await repo.findByUsername(db, reseller.trim().toLowerCase());
+      const r = await findNamed(db, reseller);
       if (!r || r.level === 'user')
         fail('ACCOUNT_NOT_FOUND', `There is no reseller named ${printable(reseller)}`);
       creator = r;
@@ -549,7 +555,7 @@ export async function showUsage(
 export async function userExists(services: Services, username: string): Promise<boolean> {
   const name = username.trim().toLowerCase();
   if (!name) fail('MISSING_PARAMETER', 'user is required');
-  const existing = await repo.findByUsername(services.db, name);
+  const existing = await findNamed(services.db, name);
   if (existing) return true;
   try {
     validateNewUsername(name, 64);

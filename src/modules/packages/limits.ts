@@ -135,8 +135,12 @@ export function parseSettings(params: Record<string, string>, opts: ParseOptions
   for (const f of TEXT_FIELDS) {
     const v = params[f];
     if (v === undefined) continue;
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(v))
-      fail('INVALID_PARAMETER', `${f} must be 1-32 letters, digits, "_" or "-"`);
+    // Skins and languages name directories; a leading "-" would read as an option to any tool given one.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/.test(v))
+      fail(
+        'INVALID_PARAMETER',
+        `${f} must be 1-32 letters, digits, "_" or "-", starting with a letter or digit`,
+      );
     out[f] = v;
   }
   if (opts.requireAll) {
@@ -163,6 +167,34 @@ export function limitValue(settings: Settings, field: string): number {
 /** True when a feature switch is ON. */
 export function featureOn(settings: Settings, field: string): boolean {
   return settings[field] === 'ON';
+}
+
+/**
+ * Whether a reseller's users fit what the reseller has: `current` are the settings of the users that stay
+ * as they are, `wanted` those of the users being created or changed. No user may get a feature switch the
+ * reseller lacks; unless the reseller may oversell, no user may get an unlimited amount of something the
+ * reseller has a limit on, and the users together may not get more than that limit. Returns why not, or
+ * null when they fit.
+ */
+export function allocationProblem(own: Settings, current: Settings[], wanted: Settings[]): string | null {
+  for (const f of switchFieldsFor('user')) {
+    if (f === 'suspend_at_limit') continue;
+    if (!featureOn(own, f) && wanted.some((w) => featureOn(w, f)))
+      return `Your account does not have the ${f} feature, so it cannot give it to a user`;
+  }
+  if (featureOn(own, 'oversell')) return null;
+  for (const f of limitFieldsFor('user')) {
+    const cap = limitValue(own, f);
+    if (cap === Number.POSITIVE_INFINITY) continue;
+    if (wanted.some((w) => limitValue(w, f) === Number.POSITIVE_INFINITY))
+      return `${f}: you cannot give unlimited ${f}; your own limit is ${cap}`;
+    const sum = (list: Settings[]) => list.reduce((n, x) => n + limitValue(x, f), 0);
+    const used = sum(current);
+    const want = sum(wanted);
+    if (used + want > cap)
+      return `${f}: ${want} would bring your users to ${used + want}, over your limit of ${cap}`;
+  }
+  return null;
 }
 
 /** Parses a settings JSON column; a corrupt value yields no settings rather than a crash. */

@@ -2,18 +2,22 @@ import { record } from '../../audit/audit.js';
 import type { Actor } from '../../auth/actor.js';
 import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
-import { printable, validatePackageName } from '../../core/validation.js';
+import { isPackageName, printable, validatePackageName } from '../../core/validation.js';
 import type { Executor, PackageRow } from '../../db/database.js';
 import type { Services } from '../../services.js';
-import { type PackageKind, readSettings, type Settings } from './limits.js';
+import { allocationProblem, type PackageKind, readSettings, type Settings } from './limits.js';
 
-/** A package of `ownerId` by kind and name. */
-export function findPackage(
+/**
+ * A package of `ownerId` by kind and name. A name no package could have is not looked up: PostgreSQL
+ * refuses text with a NUL byte outright, which would surface as an internal error instead of "not found".
+ */
+export async function findPackage(
   db: Executor,
   ownerId: string,
   kind: PackageKind,
   name: string,
 ): Promise<PackageRow | undefined> {
+  if (!isPackageName(name)) return undefined;
   return db
     .selectFrom('packages')
     .selectAll()
@@ -56,8 +60,43 @@ export async function getPackage(
 }
 
 /**
- * Creates or replaces a package (DirectAdmin's "Save"). Accounts on the package get the new limits in
- * the same transaction, as DirectAdmin applies a package change to its users.
+ * A reseller re-saving a package its users are on gives each of them the new limits, so the change is held
+ * to the reseller's own budget exactly as if each user were modified one by one (an admin is not limited).
+ */
+async function checkResave(db: Executor, actor: Actor, name: string, settings: Settings): Promise<void> {
+  if (actor.account.level !== 'reseller') return;
+  // Locks the reseller's row until commit, like account creation does, so a re-save and a creation
+  // racing each other cannot both fit the budget they each counted alone.
+  await db
+    .updateTable('accounts')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', actor.account.id)
+    .execute();
+  const reseller = await db
+    .selectFrom('accounts')
+    .select('settings')
+    .where('id', '=', actor.account.id)
+    .executeTakeFirst();
+  const users = await db
+    .selectFrom('accounts')
+    .select(['package', 'settings'])
+    .where('creator_id', '=', actor.account.id)
+    .where('level', '=', 'user')
+    .execute();
+  const onPackage = users.filter((u) => u.package === name);
+  if (onPackage.length === 0) return;
+  const problem = allocationProblem(
+    readSettings(reseller?.settings ?? actor.account.settings),
+    users.filter((u) => u.package !== name).map((u) => readSettings(u.settings)),
+    onPackage.map(() => settings),
+  );
+  if (problem) fail('LIMIT_EXCEEDED', `Package ${name} is used by your users: ${problem}`);
+}
+
+/**
+ * Creates a package, or changes the given fields of an existing one (DirectAdmin's "Save"). Accounts on
+ * the package get the new limits in the same transaction, as DirectAdmin applies a package change to its
+ * users; a reseller's change is held to its own budget (checkResave).
  */
 export async function savePackage(
   services: Services,
@@ -69,9 +108,13 @@ export async function savePackage(
   checkKind(actor, kind);
   const pkgName = validatePackageName(name);
   const now = services.clock.now();
-  const json = JSON.stringify(settings);
   return services.db.transaction().execute(async (trx) => {
     const existing = await findPackage(trx, actor.account.id, kind, pkgName);
+    // Saving an existing package changes the fields sent and keeps the others (the DA adapter parses a
+    // re-save without requiring every limit); replacing the whole set would drop every field not sent.
+    const merged = existing ? { ...readSettings(existing.settings), ...settings } : settings;
+    const json = JSON.stringify(merged);
+    if (existing && kind === 'user') await checkResave(trx, actor, pkgName, merged);
     if (existing) {
       await trx
         .updateTable('packages')

@@ -148,3 +148,26 @@ async function rehash(services: Services, account: Account, secret: string): Pro
     .executeTakeFirst();
   return Number(r.numUpdatedRows) > 0 ? next : account.password_hash;
 }
+
+/**
+ * Checks an account's current password where a command asks for it again (own password change, key
+ * creation). It is a login attempt like any other: refused without hashing while the IP or account is
+ * blocked, and counted when wrong.
+ */
+export async function checkCurrentPassword(
+  services: Services,
+  account: Account,
+  secret: string,
+  ip: string,
+): Promise<boolean> {
+  const { db, clock, bfm, hasher } = services;
+  if (await isBlocked(db, bfm, ip, account.username, clock.now())) return false;
+  const ticket = await claimPlace(services, ip, account.username);
+  if (!ticket) return false;
+  if (!(await hasher.verify(account.password_hash, secret))) {
+    await confirmFailure(db, bfm, ticket, clock.now());
+    return false;
+  }
+  await release(db, ticket, clock.now());
+  return true;
+}

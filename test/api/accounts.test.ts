@@ -420,3 +420,29 @@ describe('accounts through the DirectAdmin API', () => {
     expect((await s.call('/CMD_API_PACKAGES_RESELLER', { auth: authOf('res1') })).pairs.error).toBe('1');
   });
 });
+
+describe('the current password of CMD_API_PASSWD is a login attempt', () => {
+  it('counts wrong current passwords and then refuses even the right one', async () => {
+    const s = await startTestServer({ settings: { bfmAccountThreshold: 2, bfmIpThreshold: 100 } });
+    try {
+      await createAccount(s, 'user', 'fred');
+      for (let i = 0; i < 2; i++) {
+        const r = await s.call('/CMD_API_PASSWD', {
+          auth: authOf('fred'),
+          params: { oldpass: `wrong-${i}-pass`, passwd: 'Fred-New-Pass-1', passwd2: 'Fred-New-Pass-1' },
+        });
+        expect(r.pairs).toMatchObject({ error: '1', text: 'Current password is incorrect' });
+      }
+      const verifications = s.services.hasher.verifications;
+      const r = await s.call('/CMD_API_PASSWD', {
+        auth: authOf('fred'),
+        params: { oldpass: 'fred-Pass-123', passwd: 'Fred-New-Pass-1', passwd2: 'Fred-New-Pass-1' },
+      });
+      // The account is now blocked: even Basic auth with the right password is refused, without hashing.
+      expect(r.status).toBe(401);
+      expect(s.services.hasher.verifications).toBe(verifications);
+    } finally {
+      await s.close();
+    }
+  });
+});

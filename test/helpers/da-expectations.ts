@@ -192,7 +192,7 @@ export interface SampleContext {
    * A new user owned by the caller, for commands that change or delete it; users (who may not manage
    * accounts) and refused callers get their own name, so nothing else could be harmed.
    */
-  victim(): Promise<string>;
+  victim(level?: Role): Promise<string>;
   /** A new user package of the caller (resellers and admins; others get a name nobody has). */
   ownPackage(kind: PackageKind): Promise<string>;
 }
@@ -211,16 +211,14 @@ export function sampleContext(server: TestServer, principal: Principal): SampleC
     resellerTarget: principal.role === 'admin' ? 'res1' : self,
     userPackage: USER_PACKAGE[self] ?? 'res1pkg',
     resellerPackage: RESELLER_PACKAGE[self] ?? 'default',
-    async victim() {
+    async victim(level: Role = 'user') {
+      // Only admins create resellers and admins; anyone else gets a user (which the command must refuse).
       if (!manages) return self;
+      const as = principal.role === 'admin' ? level : 'user';
       const name = freshName('v');
-      await createAccount(
-        server,
-        'user',
-        name,
-        { package: USER_PACKAGE[self] ?? 'default' },
-        credentialOf(self),
-      );
+      const pkg =
+        as === 'reseller' ? (RESELLER_PACKAGE[self] ?? 'default') : (USER_PACKAGE[self] ?? 'default');
+      await createAccount(server, as, name, as === 'admin' ? {} : { package: pkg }, credentialOf(self));
       return name;
     },
     async ownPackage(kind) {
@@ -336,21 +334,11 @@ function accountCreateEntry(level: Role): Expectation {
       { label: 'create', params: (h) => newAccountParams(h, level), ok: createdBy(level) },
       {
         label: 'delete',
-        params: async (h) => ({ action: 'delete', username: await h.victim() }),
+        params: async (h) => ({ action: 'delete', username: await h.victim(level) }),
         ok: async (a, h, p) => {
           expect(a.pairs.error).toBe('0');
           expect(await accountRow(h, p.username ?? '')).toBeUndefined();
         },
-        ...(level === 'user'
-          ? {}
-          : {
-              knownIssues: {
-                reseller:
-                  `commands.ts accountCreate('${level}') runs action=delete as account.delete (reseller level) ` +
-                  `without requiring admin level or a target of level ` +
-                  `${level}, so a reseller deletes its own users through CMD_API_ACCOUNT_${level.toUpperCase()}`,
-              },
-            }),
       },
     ],
     objects: [
@@ -547,19 +535,10 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
     expect(a.pairs.username).toBe(name);
     expect(a.pairs.usertype).toBe('user');
   }),
-  CMD_API_SHOW_RESELLER_CONFIG: showAccountEntry(
-    MANAGERS,
-    'resellerTarget',
-    (a, _h, name) => {
-      expect(a.pairs.username).toBe(name);
-      expect(a.pairs.usertype).toBe('reseller');
-    },
-    {
-      user:
-        'commands.ts showConfig(expectReseller) runs account.config.show (user level) and then answers ' +
-        'ACCOUNT_NOT_FOUND "<name> is not a reseller" (HTTP 404 with json=yes) instead of PERMISSION_DENIED',
-    },
-  ),
+  CMD_API_SHOW_RESELLER_CONFIG: showAccountEntry(MANAGERS, 'resellerTarget', (a, _h, name) => {
+    expect(a.pairs.username).toBe(name);
+    expect(a.pairs.usertype).toBe('reseller');
+  }),
   CMD_API_SHOW_USER_USAGE: showAccountEntry(ALL, 'target', (a) => {
     expect(a.pairs.vdomains).toBe('1');
   }),

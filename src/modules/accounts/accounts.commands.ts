@@ -38,8 +38,8 @@ export const accountCommands = [
     level: 'reseller',
     summary: 'Delete accounts',
     mutates: true,
-    input: z.object({ usernames: names }),
-    run: ({ services, actor }, i) => svc.deleteAccounts(services, actor, i.usernames),
+    input: z.object({ usernames: names, level: z.enum(['user', 'reseller', 'admin']).optional() }),
+    run: ({ services, actor }, i) => svc.deleteAccounts(services, actor, i.usernames, i.level),
   }),
   defineCommand({
     id: 'account.suspend',

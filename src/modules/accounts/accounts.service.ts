@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { record } from '../../audit/audit.js';
 import type { Actor } from '../../auth/actor.js';
 import { validateImportedHash } from '../../auth/passwords.js';
+import { checkCurrentPassword } from '../../auth/verify.js';
 import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
 import {
@@ -258,6 +259,8 @@ export async function deleteAccounts(
   services: Services,
   actor: Actor,
   usernames: string[],
+  /** Only accounts of this level (a command named for one level deletes only that level). */
+  onlyLevel?: Level,
 ): Promise<string[]> {
   if (usernames.length === 0) fail('MISSING_PARAMETER', 'Select at least one account');
   const deleted: string[] = [];
@@ -267,7 +270,11 @@ export async function deleteAccounts(
     for (const u of new Set(usernames)) {
       if (u.trim().toLowerCase() === actor.account.username)
         fail('CANNOT_MODIFY_SELF', 'You cannot delete your own account');
-      targets.push(await loadManaged(trx, actor, u));
+      const target = await loadManaged(trx, actor, u);
+      // Another level answers like a missing account: the command names the kind of account it deletes.
+      if (onlyLevel && target.level !== onlyLevel)
+        fail('ACCOUNT_NOT_FOUND', `There is no ${onlyLevel} account named ${printable(u)}`);
+      targets.push(target);
     }
     for (const t of targets) {
       for (const acc of await subtree(trx, t)) {
@@ -393,7 +400,7 @@ export async function changeOwnPassword(
   const self = await repo.findById(services.db, actor.account.id);
   if (!self) return fail('ACCOUNT_NOT_FOUND');
   validateNewPassword(next, 'new password');
-  if (!(await services.hasher.verify(self.password_hash, current))) fail('WRONG_CURRENT_PASSWORD');
+  if (!(await checkCurrentPassword(services, self, current, actor.ip))) fail('WRONG_CURRENT_PASSWORD');
   await storePassword(services, actor, self, await services.hasher.hash(next), 'account.password.change');
 }
 

@@ -1,6 +1,6 @@
-import type { Actor } from '../../auth/actor.js';
+import { type Actor, levelAtLeast } from '../../auth/actor.js';
 import { fail } from '../../core/errors.js';
-import type { Account } from '../../db/database.js';
+import type { Account, Level } from '../../db/database.js';
 import type { PasswordInput } from '../../modules/accounts/accounts.service.js';
 import { hasAnySettingField, type PackageKind, parseSettings } from '../../modules/packages/limits.js';
 import type { Services } from '../../services.js';
@@ -22,6 +22,12 @@ export interface DaCommand {
 
 function exec<O>(ctx: DaContext, id: string, input: unknown): Promise<O> {
   return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
+}
+
+/** Refuses callers below `level` before anything is read (the registry checks each command it runs too). */
+function requireLevel(ctx: DaContext, level: Level): void {
+  if (!levelAtLeast(ctx.actor.account.level, level))
+    fail('PERMISSION_DENIED', `This command needs ${level} level`);
 }
 
 function need(p: Params, key: string, label = key): string {
@@ -60,7 +66,9 @@ function accountCreate(level: 'user' | 'reseller' | 'admin'): DaCommand {
       const p = ctx.params;
       const action = (p.get('action') ?? 'create').toLowerCase();
       if (action === 'delete') {
-        await exec(ctx, 'account.delete', { usernames: [need(p, 'username')] });
+        // Deleting resellers and admins is an admin's act, whatever level account.delete itself needs.
+        if (level !== 'user') requireLevel(ctx, 'admin');
+        await exec(ctx, 'account.delete', { usernames: [need(p, 'username')], level });
         return { kind: 'action', text: 'User deleted', details: '' };
       }
       if (action !== 'create') fail('INVALID_PARAMETER', `Unknown action ${action}`);
@@ -153,6 +161,8 @@ function packagesManage(kind: PackageKind): DaCommand {
 
 async function modifyUser(ctx: DaContext): Promise<DaAnswer> {
   const p = ctx.params;
+  // Refuse by level before reading the target, so a user learns nothing about other accounts.
+  requireLevel(ctx, 'reseller');
   const username = p.get('user') ?? need(p, 'username', 'user');
   const action = (p.get('action') ?? '').toLowerCase();
   if (action === 'package') {
@@ -222,6 +232,7 @@ async function selectUsers(ctx: DaContext): Promise<DaAnswer> {
 
 async function showConfig(ctx: DaContext, expectReseller: boolean): Promise<DaAnswer> {
   const p = ctx.params;
+  if (expectReseller) requireLevel(ctx, 'reseller');
   const data = await exec<Record<string, string>>(ctx, 'account.config.show', {
     username: p.get('user') || undefined,
   });

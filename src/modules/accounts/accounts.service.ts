@@ -81,11 +81,8 @@ export async function loadSelfOrManaged(
   actor: Actor,
   username: string | undefined,
 ): Promise<Account> {
-  if (!username || username.trim().toLowerCase() === actor.account.username) {
-    const self = await repo.findById(db, actor.account.id);
-    if (!self) return fail('ACCOUNT_NOT_FOUND');
-    return self;
-  }
+  // The actor's own row was read by this request's authentication: reading it again would only cost.
+  if (!username || username.trim().toLowerCase() === actor.account.username) return actor.account;
   return loadManaged(db, actor, username);
 }
 

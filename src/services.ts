@@ -1,12 +1,14 @@
 import { type Logger, pino } from 'pino';
 import type { BfmPolicy } from './auth/bfm.js';
 import { CredentialCache } from './auth/credential-cache.js';
+import { KeyUsageRecorder } from './auth/key-usage.js';
 import {
   createPasswordHasher,
   type HasherOptions,
   type PasswordHasher,
   PRODUCTION_HASHER,
 } from './auth/passwords.js';
+import { keyDigester, loadSecret } from './auth/secret.js';
 import type { Config } from './config/config.js';
 import { type Clock, systemClock } from './core/clock.js';
 import { cryptoRandom, type Random } from './core/random.js';
@@ -28,6 +30,9 @@ export interface Services {
   registry: Registry;
   credentialCache: CredentialCache;
   bfm: BfmPolicy;
+  /** The stored (keyed) digest of a login-key value. */
+  keyDigest(value: string): string;
+  keyUsage: KeyUsageRecorder;
   close(): Promise<void>;
 }
 
@@ -65,6 +70,15 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     memoryKiB: config.passwordHashMemoryKiB,
     timeCost: config.passwordHashTimeCost,
   };
+  let secret: Buffer;
+  try {
+    secret = loadSecret(config.dataDir, config.secret || undefined);
+  } catch (e) {
+    await conn.close();
+    throw e;
+  }
+  const logger = overrides.logger ?? pino({ level: config.debug > 0 ? 'debug' : 'info' });
+  const keyUsage = new KeyUsageRecorder(conn.db, logger);
   return {
     config,
     db: conn.db,
@@ -72,7 +86,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     clock: overrides.clock ?? systemClock,
     random: overrides.random ?? cryptoRandom,
     hasher: createPasswordHasher(hasherOpts),
-    logger: overrides.logger ?? pino({ level: config.debug > 0 ? 'debug' : 'info' }),
+    logger,
     registry: buildRegistry(),
     credentialCache: new CredentialCache(config.credentialCacheSeconds * 1000),
     bfm: {
@@ -82,6 +96,11 @@ export async function createServices(config: Config, overrides: ServiceOverrides
       blockMs: config.bfmBlockSeconds * 1000,
       whitelist: new Set(config.bfmWhitelist),
     },
-    close: () => conn.close(),
+    keyDigest: keyDigester(secret),
+    keyUsage,
+    close: async () => {
+      await keyUsage.flush();
+      await conn.close();
+    },
   };
 }

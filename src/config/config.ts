@@ -33,6 +33,7 @@ export interface Config {
   passwordHashMemoryKiB: number;
   passwordHashTimeCost: number;
   shutdownGraceSeconds: number;
+  secret: string;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'listen' | 'list' | 'enum';
@@ -238,6 +239,13 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 3600,
     doc: 'On SIGTERM/SIGINT, how long in-flight requests may run before connections are closed',
+  },
+  {
+    key: 'secret',
+    kind: 'string',
+    env: 'HOSTDECK_SECRET',
+    default: () => '',
+    doc: 'Installation secret (64 hex characters) under which login keys are digested; empty = `<data-dir>/secret.key`, made on first start. Every node sharing a database needs the same one',
   },
 ];
 

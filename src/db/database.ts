@@ -82,6 +82,60 @@ export interface OutboxTable {
   last_error: string;
 }
 
+export interface LoginKeysTable {
+  id: string;
+  account_id: string;
+  name: string;
+  type: 'key' | 'one_time_url' | 'api_url';
+  digest: string;
+  prev_digest: string | null;
+  prev_valid_until: number | null;
+  created_at: number;
+  created_ip: string;
+  not_before: number | null;
+  expires_at: number | null;
+  /** 0 = unlimited. */
+  max_uses: number;
+  uses_left: number;
+  clear_key: number;
+  allow_htm: number;
+  /** JSON arrays of command names or groupings. */
+  allow_commands: string;
+  deny_commands: string;
+  /** Allowed client addresses, one rule per line; empty = any. */
+  ips: string;
+  /** JSON: { domains?: string[], dns?: { names: string[], types: string[] } }. */
+  scope: string;
+  rate_limit: number;
+  rate_window_ms: number;
+  rate_count: number;
+  rate_window_start: number;
+  redirect: string;
+  use_count: number;
+  last_used_at: number | null;
+  last_used_ip: string;
+  cleared_at: number | null;
+}
+
+export interface LoginKeyHistoryTable {
+  id: Generated<number>;
+  key_id: string;
+  account_id: string;
+  at: number;
+  ip: string;
+  command: string;
+  outcome: string;
+}
+
+export interface MessagesTable {
+  id: Generated<number>;
+  account_id: string;
+  at: number;
+  subject: string;
+  body: string;
+  is_read: number;
+}
+
 export interface DB {
   accounts: AccountsTable;
   packages: PackagesTable;
@@ -89,6 +143,9 @@ export interface DB {
   audit_events: AuditEventsTable;
   bfm_entries: BfmEntriesTable;
   outbox: OutboxTable;
+  login_keys: LoginKeysTable;
+  login_key_history: LoginKeyHistoryTable;
+  messages: MessagesTable;
 }
 
 export type Db = Kysely<DB>;
@@ -100,3 +157,4 @@ export type NewAccount = Insertable<AccountsTable>;
 export type AccountUpdate = Updateable<AccountsTable>;
 export type PackageRow = Selectable<PackagesTable>;
 export type DomainRow = Selectable<DomainsTable>;
+export type LoginKey = Selectable<LoginKeysTable>;

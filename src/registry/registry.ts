@@ -62,6 +62,7 @@ export class Registry {
         issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input',
       );
     }
+    await ctx.actor.credential.spend?.();
     return (await def.run(ctx, parsed.data)) as O;
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestServer, authOf, createAccount, startTestServer } from '../helpers/server.js';
+import { authOf, createAccount, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('DA API smoke', () => {
   let s: TestServer;

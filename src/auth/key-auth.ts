@@ -1,0 +1,250 @@
+import { sql } from 'kysely';
+import { isPlausibleUsername, normalizeUsername } from '../core/validation.js';
+import type { Account, LoginKey } from '../db/database.js';
+import { hotQuery } from '../db/hot-query.js';
+import { findForLogin } from '../modules/accounts/accounts.repository.js';
+import { canManage } from '../modules/accounts/accounts.service.js';
+import { featureOn, readSettings } from '../modules/packages/limits.js';
+import type { Services } from '../services.js';
+import { type Actor, CredentialRejected, type CredentialScope } from './actor.js';
+import { isBlocked } from './bfm.js';
+import { type CommandCatalog, decide } from './command-policy.js';
+import { ipAllowed } from './ip-rules.js';
+
+/** Why a key was refused (debug ≥ 2000 and the key's history see it; the client gets the generic 401). */
+export type KeyRefusal =
+  | 'blocked'
+  | 'suspended'
+  | 'feature_disabled'
+  | 'not_yet_valid'
+  | 'expired'
+  | 'ip'
+  | 'htm'
+  | 'command'
+  | 'login_as_denied'
+  | 'spent'
+  | 'rate_limited';
+
+export type KeyOutcome = { ok: true; actor: Actor } | { ok: false; reason: KeyRefusal; username: string };
+
+export interface KeyAttempt {
+  /** As sent: `name` or `owner|target`. */
+  username: string;
+  secret: string;
+  ip: string;
+  /** The command requested (`CMD_API_X` or `CMD_X`), checked against the key's lists. */
+  command: string;
+  /** A browser request (session login, HTML pages): needs allow_htm. */
+  browser: boolean;
+  catalog: CommandCatalog;
+}
+
+const byDigest = hotQuery((db, digest: string) =>
+  db
+    .selectFrom('login_keys')
+    .selectAll()
+    .where((eb) => eb.or([eb('digest', '=', digest), eb('prev_digest', '=', digest)]))
+    .where('cleared_at', 'is', null),
+);
+
+/** Reads a key's JSON list column; a damaged value reads as empty. */
+export function jsonList(text: string): string[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export function readScope(text: string): CredentialScope {
+  try {
+    const v = JSON.parse(text) as CredentialScope;
+    return v && typeof v === 'object' ? v : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * The checks of a found key, in the fixed order of the verification pipeline: owner suspended →
+ * feature → not yet valid / expired → source IP → browser use → command. Pure: the caller applies it.
+ */
+export function decideKey(
+  key: LoginKey,
+  owner: Account & { chain_suspended: number },
+  a: Pick<KeyAttempt, 'ip' | 'command' | 'browser' | 'catalog'>,
+  now: number,
+): KeyRefusal | null {
+  if (owner.suspended || owner.chain_suspended) return 'suspended';
+  if (!featureOn(readSettings(owner.settings), 'login_keys')) return 'feature_disabled';
+  if (key.not_before !== null && now < key.not_before) return 'not_yet_valid';
+  if (key.expires_at !== null && now >= key.expires_at) return 'expired';
+  // The stored list was normalised when the key was saved; a damaged entry matches nothing (fail closed).
+  if (
+    key.ips &&
+    !ipAllowed(
+      key.ips.split('\n').map((text) => ({ text })),
+      a.ip,
+    )
+  )
+    return 'ip';
+  if (a.browser && !key.allow_htm) return 'htm';
+  const d = decide(
+    { allow: jsonList(key.allow_commands), deny: jsonList(key.deny_commands) },
+    a.command,
+    a.catalog,
+    owner.level,
+  );
+  return d.allowed ? null : 'command';
+}
+
+/**
+ * Tries the secret as a login key of the named account. Null when it is no key of that account (the
+ * caller then tries it as the password, which is where wrong secrets are counted by the brute-force
+ * monitor). A key that matches but may not be used here is refused and the refusal goes to its history.
+ */
+export async function verifyKeyLogin(services: Services, a: KeyAttempt): Promise<KeyOutcome | null> {
+  const bar = a.username.indexOf('|');
+  const ownerName = normalizeUsername(bar >= 0 ? a.username.slice(0, bar) : a.username);
+  const targetName = bar >= 0 ? normalizeUsername(a.username.slice(bar + 1)) : null;
+  if (!isPlausibleUsername(ownerName) || a.secret.length < 12) return null;
+  const now = services.clock.now();
+  const digest = services.keyDigest(a.secret);
+  const candidates = await byDigest(services.db, digest);
+  if (candidates.length === 0) return null;
+  const owner = await findForLogin(services.db, ownerName);
+  const key = owner
+    ? candidates.find(
+        (k) =>
+          k.account_id === owner.id &&
+          (k.digest === digest || (k.prev_valid_until !== null && now < k.prev_valid_until)),
+      )
+    : undefined;
+  if (!owner || !key) return null;
+
+  const refuse = (reason: KeyRefusal): KeyOutcome => {
+    services.keyUsage.record({
+      key_id: key.id,
+      account_id: owner.id,
+      at: now,
+      ip: a.ip,
+      command: a.command,
+      outcome: reason,
+    });
+    return { ok: false, reason, username: ownerName };
+  };
+  if (await isBlocked(services.db, services.bfm, a.ip, ownerName, now)) return refuse('blocked');
+  const refusal = decideKey(key, owner, a, now);
+  if (refusal === 'expired' && key.clear_key) await clearKey(services, key.id, now);
+  if (refusal) return refuse(refusal);
+
+  const { chain_suspended: _, ...ownerAccount } = owner;
+  let account: Account = ownerAccount;
+  if (targetName !== null && targetName !== ownerName) {
+    const target = await findForLogin(services.db, targetName);
+    if (!target || !canManage(owner, target)) return refuse('login_as_denied');
+    if (target.suspended || target.chain_suspended) return refuse('suspended');
+    const { chain_suspended: __, ...t } = target;
+    account = t;
+  }
+  let spent = false;
+  return {
+    ok: true,
+    actor: {
+      account,
+      authenticated: ownerAccount,
+      credential: {
+        kind: 'loginkey',
+        id: key.id,
+        name: key.name,
+        scope: readScope(key.scope),
+        policy: { allow: jsonList(key.allow_commands), deny: jsonList(key.deny_commands) },
+        spend: async () => {
+          if (spent) return;
+          spent = true;
+          await spendUse(services, key, a.ip, a.command);
+        },
+      },
+      ip: a.ip,
+    },
+  };
+}
+
+/** Takes a key out of use (clear_key): it leaves listings; its history stays. */
+async function clearKey(services: Services, id: string, now: number): Promise<void> {
+  await services.db
+    .updateTable('login_keys')
+    .set({ cleared_at: now })
+    .where('id', '=', id)
+    .where('cleared_at', 'is', null)
+    .execute();
+}
+
+/**
+ * Spends one use and one rate slot in a single guarded UPDATE (DESIGN rule 7): it changes the row only
+ * while a use and a slot are left, so concurrent requests can never take more than there is, and a
+ * request refused for either reason takes nothing. The last use of a clear_key key clears it in the
+ * same statement. Keys with neither limit need no guarded write: their last-use stamp is batched.
+ */
+async function spendUse(services: Services, key: LoginKey, ip: string, command: string): Promise<void> {
+  const now = services.clock.now();
+  if (key.max_uses === 0 && key.rate_limit === 0) {
+    services.keyUsage.touch(key.id, now, ip);
+    services.keyUsage.record({
+      key_id: key.id,
+      account_id: key.account_id,
+      at: now,
+      ip,
+      command,
+      outcome: 'ok',
+    });
+    return;
+  }
+  const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
+  const r = await services.db
+    .updateTable('login_keys')
+    .set({
+      uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
+      rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
+      rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
+      cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
+      use_count: sql`use_count + 1`,
+      last_used_at: now,
+      last_used_ip: ip,
+    })
+    .where('id', '=', key.id)
+    .where('cleared_at', 'is', null)
+    .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
+    .where((eb) =>
+      eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
+    )
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) === 1) {
+    services.keyUsage.record({
+      key_id: key.id,
+      account_id: key.account_id,
+      at: now,
+      ip,
+      command,
+      outcome: 'ok',
+    });
+    return;
+  }
+  const row = await services.db
+    .selectFrom('login_keys')
+    .select(['uses_left', 'max_uses', 'cleared_at'])
+    .where('id', '=', key.id)
+    .executeTakeFirst();
+  const reason =
+    !row || row.cleared_at !== null || (row.max_uses > 0 && row.uses_left <= 0) ? 'spent' : 'rate_limited';
+  services.keyUsage.record({
+    key_id: key.id,
+    account_id: key.account_id,
+    at: now,
+    ip,
+    command,
+    outcome: reason,
+  });
+  throw new CredentialRejected(reason);
+}

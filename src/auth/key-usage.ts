@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.js';
+
+interface HistoryRow {
+  key_id: string;
+  account_id: string;
+  at: number;
+  ip: string;
+  command: string;
+  outcome: string;
+}
+
+/**
+ * Writes key history (every use and every refusal) and the last-use stamp of unlimited keys in batches.
+ * With SQLite's synchronous=FULL every commit is an fsync; one per API call would cap a key at a few
+ * thousand requests a second. Counters that limit a key (uses, rate) are never batched: they are spent
+ * in the request by a guarded UPDATE. A batch is written every flushMs, at maxBatch rows, and on close.
+ */
+export class KeyUsageRecorder {
+  private history: HistoryRow[] = [];
+  private lastUse = new Map<string, { at: number; ip: string; count: number }>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly flushMs = 250,
+    private readonly maxBatch = 500,
+  ) {}
+
+  /** Queues one history row. */
+  record(row: HistoryRow): void {
+    this.history.push(row);
+    this.schedule();
+  }
+
+  /** Queues the last-use stamp of a key whose use needed no guarded write. */
+  touch(keyId: string, at: number, ip: string): void {
+    const prev = this.lastUse.get(keyId);
+    this.lastUse.set(keyId, { at, ip, count: (prev?.count ?? 0) + 1 });
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.history.length >= this.maxBatch) {
+      void this.flush();
+      return;
+    }
+    if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes everything queued so far; resolves when it is stored. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const rows = this.history;
+    const uses = this.lastUse;
+    this.history = [];
+    this.lastUse = new Map();
+    if (rows.length === 0 && uses.size === 0) return this.flushing;
+    this.flushing = this.flushing.then(async () => {
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          for (let i = 0; i < rows.length; i += 100)
+            await trx
+              .insertInto('login_key_history')
+              .values(rows.slice(i, i + 100))
+              .execute();
+          for (const [id, u] of uses)
+            await trx
+              .updateTable('login_keys')
+              .set((eb) => ({
+                last_used_at: u.at,
+                last_used_ip: u.ip,
+                use_count: eb('use_count', '+', u.count),
+              }))
+              .where('id', '=', id)
+              .execute();
+        });
+      } catch (err) {
+        // History is a record, not a limit: losing a batch must not fail requests already answered.
+        this.logger.error({ err, rows: rows.length }, 'could not write login key history');
+      }
+    });
+    return this.flushing;
+  }
+}

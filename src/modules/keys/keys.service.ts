@@ -96,12 +96,7 @@ async function checkValue(
   if (clash && clash.id !== exceptId) fail('INVALID_PARAMETER', 'Another key of this account has that value');
 }
 
-function checkPolicy(
-  services: Services,
-  actor: Actor,
-  catalog: CommandCatalog,
-  policy: CommandPolicy,
-): CommandPolicy {
+function checkPolicy(actor: Actor, catalog: CommandCatalog, policy: CommandPolicy): CommandPolicy {
   const n = normalizePolicy(policy, catalog, actor.account.level);
   if (!n.ok) fail('INVALID_PARAMETER', n.errors.join('; '));
   // A key may not mint a key that can do more than itself (DA's warning, made a rule).

@@ -15,6 +15,7 @@ import { cryptoRandom, type Random } from './core/random.js';
 import { type Connection, connect, migrateToLatest } from './db/connect.js';
 import type { Db } from './db/database.js';
 import { accountCommands } from './modules/accounts/accounts.commands.js';
+import { keyCommands } from './modules/keys/keys.commands.js';
 import { packageCommands } from './modules/packages/packages.commands.js';
 import { Registry } from './registry/registry.js';
 
@@ -48,7 +49,7 @@ export interface ServiceOverrides {
 /** The registry with every module's commands. */
 export function buildRegistry(): Registry {
   const r = new Registry();
-  r.register(...accountCommands, ...packageCommands);
+  r.register(...accountCommands, ...packageCommands, ...keyCommands);
   return r;
 }
 

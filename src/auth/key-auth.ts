@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import { isPlausibleUsername, normalizeUsername } from '../core/validation.js';
 import type { Account, LoginKey } from '../db/database.js';
 import { hotQuery } from '../db/hot-query.js';
 import { findForLogin } from '../modules/accounts/accounts.repository.js';
@@ -7,13 +6,11 @@ import { canManage } from '../modules/accounts/accounts.service.js';
 import { featureOn, readSettings } from '../modules/packages/limits.js';
 import type { Services } from '../services.js';
 import { type Actor, CredentialRejected, type CredentialScope } from './actor.js';
-import { isBlocked } from './bfm.js';
 import { type CommandCatalog, decide } from './command-policy.js';
 import { ipAllowed } from './ip-rules.js';
 
 /** Why a key was refused (debug ≥ 2000 and the key's history see it; the client gets the generic 401). */
 export type KeyRefusal =
-  | 'blocked'
   | 'suspended'
   | 'feature_disabled'
   | 'not_yet_valid'
@@ -28,9 +25,6 @@ export type KeyRefusal =
 export type KeyOutcome = { ok: true; actor: Actor } | { ok: false; reason: KeyRefusal; username: string };
 
 export interface KeyAttempt {
-  /** As sent: `name` or `owner|target`. */
-  username: string;
-  secret: string;
   ip: string;
   /** The command requested (`CMD_API_X` or `CMD_X`), checked against the key's lists. */
   command: string;
@@ -39,10 +33,14 @@ export interface KeyAttempt {
   catalog: CommandCatalog;
 }
 
-const byDigest = hotQuery((db, digest: string) =>
+// Keys are never shorter than this (chosen values: 12; generated: 42), so shorter secrets skip the lookup.
+const MIN_SECRET = 12;
+
+const byDigest = hotQuery((db, accountId: string, digest: string) =>
   db
     .selectFrom('login_keys')
     .selectAll()
+    .where('account_id', '=', accountId)
     .where((eb) => eb.or([eb('digest', '=', digest), eb('prev_digest', '=', digest)]))
     .where('cleared_at', 'is', null),
 );
@@ -100,28 +98,25 @@ export function decideKey(
 }
 
 /**
- * Tries the secret as a login key of the named account. Null when it is no key of that account (the
- * caller then tries it as the password, which is where wrong secrets are counted by the brute-force
- * monitor). A key that matches but may not be used here is refused and the refusal goes to its history.
+ * Tries the secret as a login key of `owner` (already found, and already cleared by the brute-force
+ * check). Null when it is no key of that account: the caller then tries it as the password, which is
+ * where wrong secrets are counted. A key that matches but may not be used here is refused, and the
+ * refusal goes to its history.
  */
-export async function verifyKeyLogin(services: Services, a: KeyAttempt): Promise<KeyOutcome | null> {
-  const bar = a.username.indexOf('|');
-  const ownerName = normalizeUsername(bar >= 0 ? a.username.slice(0, bar) : a.username);
-  const targetName = bar >= 0 ? normalizeUsername(a.username.slice(bar + 1)) : null;
-  if (!isPlausibleUsername(ownerName) || a.secret.length < 12) return null;
+export async function tryLoginKey(
+  services: Services,
+  owner: Account & { chain_suspended: number },
+  targetName: string | null,
+  secret: string,
+  a: KeyAttempt,
+): Promise<KeyOutcome | null> {
+  if (secret.length < MIN_SECRET) return null;
   const now = services.clock.now();
-  const digest = services.keyDigest(a.secret);
-  const candidates = await byDigest(services.db, digest);
-  if (candidates.length === 0) return null;
-  const owner = await findForLogin(services.db, ownerName);
-  const key = owner
-    ? candidates.find(
-        (k) =>
-          k.account_id === owner.id &&
-          (k.digest === digest || (k.prev_valid_until !== null && now < k.prev_valid_until)),
-      )
-    : undefined;
-  if (!owner || !key) return null;
+  const digest = services.keyDigest(secret);
+  const key = (await byDigest(services.db, owner.id, digest)).find(
+    (k) => k.digest === digest || (k.prev_valid_until !== null && now < k.prev_valid_until),
+  );
+  if (!key) return null;
 
   const refuse = (reason: KeyRefusal): KeyOutcome => {
     services.keyUsage.record({
@@ -132,16 +127,15 @@ export async function verifyKeyLogin(services: Services, a: KeyAttempt): Promise
       command: a.command,
       outcome: reason,
     });
-    return { ok: false, reason, username: ownerName };
+    return { ok: false, reason, username: owner.username };
   };
-  if (await isBlocked(services.db, services.bfm, a.ip, ownerName, now)) return refuse('blocked');
   const refusal = decideKey(key, owner, a, now);
   if (refusal === 'expired' && key.clear_key) await clearKey(services, key.id, now);
   if (refusal) return refuse(refusal);
 
   const { chain_suspended: _, ...ownerAccount } = owner;
   let account: Account = ownerAccount;
-  if (targetName !== null && targetName !== ownerName) {
+  if (targetName !== null && targetName !== owner.username) {
     const target = await findForLogin(services.db, targetName);
     if (!target || !canManage(owner, target)) return refuse('login_as_denied');
     if (target.suspended || target.chain_suspended) return refuse('suspended');

@@ -6,6 +6,7 @@ import { canManage } from '../modules/accounts/accounts.service.js';
 import type { Services } from '../services.js';
 import type { Actor } from './actor.js';
 import { type BfmTicket, claim, confirmFailure, isBlocked, recordFailure, release } from './bfm.js';
+import { type KeyAttempt, type KeyRefusal, tryLoginKey } from './key-auth.js';
 
 /** Why a login was refused. Only logs (debug ≥ 2000) see it; the client always gets the same answer. */
 export type AuthFailure =
@@ -16,7 +17,9 @@ export type AuthFailure =
   | 'suspended'
   | 'login_as_denied';
 
-export type AuthOutcome = { ok: true; actor: Actor } | { ok: false; reason: AuthFailure; username: string };
+export type AuthOutcome =
+  | { ok: true; actor: Actor }
+  | { ok: false; reason: AuthFailure | KeyRefusal; username: string };
 
 export interface PasswordLogin {
   /** As sent: `name` or `owner|target` (login-as). */
@@ -35,7 +38,12 @@ const BUSY_WAIT_MS = 2_000;
  * login-as ownership. Failures are counted per IP and per account; see bfm.ts for why the count is
  * taken before the hash.
  */
-export async function verifyPasswordLogin(services: Services, login: PasswordLogin): Promise<AuthOutcome> {
+export async function verifyPasswordLogin(
+  services: Services,
+  login: PasswordLogin,
+  /** Also accept the account's login keys, for this command (omit: the password only). */
+  key?: KeyAttempt,
+): Promise<AuthOutcome> {
   const { db, clock, hasher, bfm } = services;
   const bar = login.username.indexOf('|');
   const ownerName = normalizeUsername(bar >= 0 ? login.username.slice(0, bar) : login.username);
@@ -53,6 +61,11 @@ export async function verifyPasswordLogin(services: Services, login: PasswordLog
   }
 
   const owner = await findForLogin(db, ownerName);
+  // A login key is another password of the same username: a keyed digest, no hashing, tried first.
+  if (owner && key) {
+    const k = await tryLoginKey(services, owner, targetName, login.secret, key);
+    if (k) return k;
+  }
   // A password that verified recently against the account as it is now costs no hash, so it needs no
   // place in the counters (and a wrong one can never be found there).
   if (

@@ -1,46 +1,14 @@
-import { type Actor, levelAtLeast } from '../../auth/actor.js';
 import { fail } from '../../core/errors.js';
-import type { Account, Level } from '../../db/database.js';
+import type { Account } from '../../db/database.js';
 import type { PasswordInput } from '../../modules/accounts/accounts.service.js';
 import { hasAnySettingField, type PackageKind, parseSettings } from '../../modules/packages/limits.js';
-import type { Services } from '../../services.js';
+import { checked, type DaCommand, type DaContext, exec, need, requireLevel } from './context.js';
+import { loginKeysCommand, showMessagesCommand } from './login-keys.js';
+
+export type { DaCommand, DaContext } from './context.js';
+
 import type { Params } from '../params.js';
 import type { DaAnswer } from './encode.js';
-
-/** What a DirectAdmin command handler receives. */
-export interface DaContext {
-  services: Services;
-  actor: Actor;
-  params: Params;
-}
-
-export interface DaCommand {
-  /** The registry commands this DA command may run (used by listings and by login-key policies). */
-  uses: string[];
-  run(ctx: DaContext): Promise<DaAnswer>;
-}
-
-function exec<O>(ctx: DaContext, id: string, input: unknown): Promise<O> {
-  return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
-}
-
-/** Refuses callers below `level` before anything is read (the registry checks each command it runs too). */
-function requireLevel(ctx: DaContext, level: Level): void {
-  if (!levelAtLeast(ctx.actor.account.level, level))
-    fail('PERMISSION_DENIED', `This command needs ${level} level`);
-}
-
-function need(p: Params, key: string, label = key): string {
-  const v = p.get(key);
-  if (v === undefined || v === '') fail('MISSING_PARAMETER', `${label} is required`);
-  return v;
-}
-
-/** DA checkboxes: present with a yes-like value means on. */
-function checked(p: Params, key: string): boolean {
-  const v = p.get(key)?.toLowerCase();
-  return v !== undefined && v !== '' && v !== 'no' && v !== 'off' && v !== '0';
-}
 
 /** `passwd`/`passwd2`, or a crypted hash in `passwd` with `passwd_is_crypted=1`. */
 function passwordFrom(p: Params): PasswordInput {
@@ -275,6 +243,7 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
   },
   CMD_API_SHOW_RESELLER_CONFIG: {
     uses: ['account.config.show', 'account.usage.show'],
+    level: 'reseller',
     run: (ctx) => showConfig(ctx, true),
   },
   CMD_API_SHOW_USER_USAGE: {
@@ -332,6 +301,8 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
   CMD_API_PACKAGES_RESELLER: packagesList('reseller'),
   CMD_API_MANAGE_USER_PACKAGES: packagesManage('user'),
   CMD_API_MANAGE_RESELLER_PACKAGES: packagesManage('reseller'),
+  CMD_API_LOGIN_KEYS: loginKeysCommand,
+  CMD_API_SHOW_MESSAGES: showMessagesCommand,
   CMD_API_SHOW_DOMAINS: {
     uses: ['domain.list'],
     async run(ctx) {

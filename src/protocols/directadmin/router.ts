@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Actor } from '../../auth/actor.js';
+import { type Actor, CredentialRejected } from '../../auth/actor.js';
 import { type AuthOutcome, verifyPasswordLogin } from '../../auth/verify.js';
 import { AppError, type ErrorCode, isAppError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
 import { clientIp, parseBasicAuth, Redactor } from '../http.js';
 import { type Params, readParams } from '../params.js';
+import { daCatalog } from './catalog.js';
 import { findDaCommand } from './commands.js';
 import { type DaAnswer, encodeAnswer, encodeError } from './encode.js';
 
@@ -108,6 +109,7 @@ export function debugRequestLine(services: Services, req: FastifyRequest, refuse
 /** Registers the DirectAdmin API (`/CMD_API_*` and `/CMD_*`) on a Fastify instance. */
 export function registerDirectAdmin(app: FastifyInstance, services: Services): void {
   const log = services.logger;
+  const catalog = daCatalog(services.registry);
 
   async function authenticate(req: FastifyRequest, ip: string, cmd: string, redactor: Redactor) {
     const basic = parseBasicAuth(req.headers.authorization);
@@ -125,11 +127,11 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
       return null;
     }
     redactor.secret(basic.password);
-    const outcome: AuthOutcome = await verifyPasswordLogin(services, {
-      username: basic.username,
-      secret: basic.password,
-      ip,
-    });
+    const outcome: AuthOutcome = await verifyPasswordLogin(
+      services,
+      { username: basic.username, secret: basic.password, ip },
+      { ip, command: cmd, browser: false, catalog },
+    );
     if (outcome.ok) return outcome.actor;
     if (debugOn(services, cmd, 2000))
       log.info(
@@ -166,7 +168,7 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
       const found = COMMAND_RE.test(cmd) ? findDaCommand(cmd) : undefined;
       if (!found)
         throw new AppError('UNKNOWN_COMMAND', `${cmd.slice(0, 64)} is not a command of this server`);
-      const answer = await found.command.run({ services, actor, params: p });
+      const answer = await found.command.run({ services, actor, params: p, catalog });
       const enc = encodeAnswer(answer, wantsJson(p));
       if (debugOn(services, cmd, 189))
         log.info(
@@ -179,6 +181,12 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
         );
       return reply.code(200).type(enc.contentType).send(enc.body);
     } catch (e) {
+      if (e instanceof CredentialRejected) {
+        // The key authenticated but had nothing left for this command: the same answer as a bad login.
+        if (debugOn(services, cmd, 2000))
+          log.info({ debug: 'auth', cmd: logCmd, ip, reason: e.reason }, `login refused: ${e.reason}`);
+        return sendUnauthorized(reply);
+      }
       if (isAppError(e)) {
         if (debugOn(services, cmd, 189))
           log.info(

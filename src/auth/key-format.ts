@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import * as zlib from 'node:zlib';
 
 /*
  * Generated login-key values: `hdk_` + 32 base62 characters of entropy + 6 base62 characters of checksum.
@@ -12,8 +12,32 @@ import { crc32 } from 'node:zlib';
  *   its guarantees are exact rather than probabilistic: every change confined to 32 consecutive bits is caught,
  *   so every single-character substitution and every swap of two neighbours is detected. A CRC-32 value fits
  *   in 6 base62 digits (62^6 ≈ 5.7·10^10 > 2^32).
- * - `zlib.crc32` needs Node ≥ 20.15.
+ * - `zlib.crc32` exists from Node 20.15; on older Node 20 releases the same CRC comes from a table.
  */
+
+// A namespace import: a named import of a missing export would stop the whole server from loading.
+const zlibCrc32 = (zlib as { crc32?: (data: string) => number }).crc32;
+let table: Uint32Array | undefined;
+
+function crc32(text: string): number {
+  return zlibCrc32 ? zlibCrc32(text) : tableCrc32(text);
+}
+
+/** CRC-32 (IEEE 802.3, reflected, as zlib computes it) of ASCII text, from a table (Node < 20.15). */
+export function tableCrc32(text: string): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < text.length; i++)
+    crc = (table[(crc ^ text.charCodeAt(i)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
 
 const PREFIX = 'hdk_';
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

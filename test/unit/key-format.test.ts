@@ -185,3 +185,16 @@ describe('KEY_FORMAT_DOC', () => {
     expect(KEY_FORMAT_DOC).toContain('CRC-32');
   });
 });
+
+describe('CRC-32 without zlib.crc32 (Node 20 before 20.15)', () => {
+  it('the table CRC equals zlib.crc32 on random ASCII text', async () => {
+    const zlib = await import('node:zlib');
+    const { tableCrc32 } = await import('../../src/auth/key-format.js');
+    for (let i = 0; i < 2000; i++) {
+      const text = Array.from({ length: i % 80 }, () =>
+        String.fromCharCode(32 + Math.floor(Math.random() * 95)),
+      ).join('');
+      expect(tableCrc32(text)).toBe(zlib.crc32(text));
+    }
+  });
+});

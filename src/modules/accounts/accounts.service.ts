@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { record } from '../../audit/audit.js';
 import type { Actor } from '../../auth/actor.js';
 import { validateImportedHash } from '../../auth/passwords.js';
+import { filterDomains } from '../../auth/scope.js';
 import { checkCurrentPassword } from '../../auth/verify.js';
 import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
@@ -569,9 +570,9 @@ export async function userExists(services: Services, username: string): Promise<
   return false;
 }
 
-/** Domains of the actor's own account. */
-export function listOwnDomains(services: Services, actor: Actor): Promise<string[]> {
-  return repo.domainsOf(services.db, actor.account.id);
+/** Domains of the actor's own account (those inside its credential's scope). */
+export async function listOwnDomains(services: Services, actor: Actor): Promise<string[]> {
+  return filterDomains(actor, await repo.domainsOf(services.db, actor.account.id));
 }
 
 /**

@@ -36,13 +36,15 @@ export interface KeyAttempt {
 // Keys are never shorter than this (chosen values: 12; generated: 42), so shorter secrets skip the lookup.
 const MIN_SECRET = 12;
 
-const byDigest = hotQuery((db, accountId: string, digest: string) =>
-  db
-    .selectFrom('login_keys')
-    .selectAll()
-    .where('account_id', '=', accountId)
-    .where((eb) => eb.or([eb('digest', '=', digest), eb('prev_digest', '=', digest)]))
-    .where('cleared_at', 'is', null),
+const byDigest = hotQuery(
+  (db, accountId: string, digest: string) =>
+    db
+      .selectFrom('login_keys')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where((eb) => eb.or([eb('digest', '=', digest), eb('prev_digest', '=', digest)]))
+      .where('cleared_at', 'is', null),
+  { memo: true },
 );
 
 /** Reads a key's JSON list column; a damaged value reads as empty. */
@@ -66,7 +68,10 @@ export function readScope(text: string): CredentialScope {
 
 /**
  * The checks of a found key, in the fixed order of the verification pipeline: owner suspended →
- * feature → not yet valid / expired → source IP → browser use → command. Pure: the caller applies it.
+ * feature → not yet valid / expired → spent → source IP → browser use → command → rate. Pure: the
+ * caller applies it. Spent and rate are judged here on the row as read, so a key with nothing left is
+ * refused like a bad password whatever the request (a malformed request would otherwise get its
+ * parameter error, telling that the key is valid); the guarded UPDATE that spends stays the authority.
  */
 export function decideKey(
   key: LoginKey,
@@ -78,6 +83,7 @@ export function decideKey(
   if (!featureOn(readSettings(owner.settings), 'login_keys')) return 'feature_disabled';
   if (key.not_before !== null && now < key.not_before) return 'not_yet_valid';
   if (key.expires_at !== null && now >= key.expires_at) return 'expired';
+  if (key.max_uses > 0 && key.uses_left <= 0) return 'spent';
   // The stored list was normalised when the key was saved; a damaged entry matches nothing (fail closed).
   if (
     key.ips &&
@@ -94,7 +100,14 @@ export function decideKey(
     a.catalog,
     owner.level,
   );
-  return d.allowed ? null : 'command';
+  if (!d.allowed) return 'command';
+  if (
+    key.rate_limit > 0 &&
+    key.rate_window_start > now - key.rate_window_ms &&
+    key.rate_count >= key.rate_limit
+  )
+    return 'rate_limited';
+  return null;
 }
 
 /**
@@ -130,7 +143,7 @@ export async function tryLoginKey(
     return { ok: false, reason, username: owner.username };
   };
   const refusal = decideKey(key, owner, a, now);
-  if (refusal === 'expired' && key.clear_key) await clearKey(services, key.id, now);
+  if ((refusal === 'expired' || refusal === 'spent') && key.clear_key) await clearKey(services, key.id, now);
   if (refusal) return refuse(refusal);
 
   const { chain_suspended: _, ...ownerAccount } = owner;

@@ -11,6 +11,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import type { DB, Db } from './database.js';
+import { registerGeneration, WriteCounter } from './hot-query.js';
 import { migrations } from './migrations/index.js';
 
 // PostgreSQL returns int8 as strings to protect precision; our bigints are millisecond timestamps and
@@ -44,7 +45,23 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     sqlite.pragma('foreign_keys = ON');
     // Concurrent writers from a second process (CLI beside the server) wait instead of failing at once.
     sqlite.pragma('busy_timeout = 5000');
-    const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    const writes = new WriteCounter();
+    const db = new Kysely<DB>({
+      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+      plugins: [writes],
+    });
+    // data_version moves when another connection (the CLI, another process) commits; our own writes are
+    // counted by the plugin. Together they tell hot reads when a memoised answer may be stale.
+    const dataVersion = sqlite.prepare('pragma data_version').pluck();
+    let lastVersion = dataVersion.get();
+    registerGeneration(db, () => {
+      const v = dataVersion.get();
+      if (v !== lastVersion) {
+        lastVersion = v;
+        writes.writes++;
+      }
+      return writes.writes;
+    });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({

@@ -8,14 +8,16 @@ const byUsername = hotQuery((db: Executor, username: string) =>
 const byId = hotQuery((db: Executor, id: string) =>
   db.selectFrom('accounts').selectAll().where('id', '=', id),
 );
-const forLogin = hotQuery((db: Executor, username: string) =>
-  db
-    .selectFrom('accounts as a')
-    .leftJoin('accounts as c', 'c.id', 'a.creator_id')
-    .leftJoin('accounts as g', 'g.id', 'c.creator_id')
-    .selectAll('a')
-    .select(['c.suspended as c_susp', 'g.suspended as g_susp'])
-    .where('a.username', '=', username),
+const forLogin = hotQuery(
+  (db: Executor, username: string) =>
+    db
+      .selectFrom('accounts as a')
+      .leftJoin('accounts as c', 'c.id', 'a.creator_id')
+      .leftJoin('accounts as g', 'g.id', 'c.creator_id')
+      .selectAll('a')
+      .select(['c.suspended as c_susp', 'g.suspended as g_susp'])
+      .where('a.username', '=', username),
+  { memo: true },
 );
 
 /** Finds an account by its (normalised) username. */

@@ -7,8 +7,12 @@ export type DaAnswer =
 
 /** Percent-encodes like PHP's urlencode, but with %20: every client parser seen decodes both. */
 export function daEncode(s: string): string {
+  // Most values (names, numbers, ON/OFF) need no escaping: skip the encoder for them.
+  if (SAFE_RE.test(s)) return s;
   return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+
+const SAFE_RE = /^[A-Za-z0-9._~-]*$/;
 
 /** `k=v&k=v` with keys and values encoded; `list[]` keeps its brackets, which clients grep for. */
 export function encodePairs(pairs: [string, string][]): string {

@@ -14,6 +14,7 @@ import { type Clock, systemClock } from './core/clock.js';
 import { cryptoRandom, type Random } from './core/random.js';
 import { type Connection, connect, migrateToLatest } from './db/connect.js';
 import type { Db } from './db/database.js';
+import { WriteBatcher } from './db/write-batch.js';
 import { accountCommands } from './modules/accounts/accounts.commands.js';
 import { keyCommands } from './modules/keys/keys.commands.js';
 import { packageCommands } from './modules/packages/packages.commands.js';
@@ -34,6 +35,8 @@ export interface Services {
   /** The stored (keyed) digest of a login-key value. */
   keyDigest(value: string): string;
   keyUsage: KeyUsageRecorder;
+  /** Group commit for small guarded writes (SQLite only; null on PostgreSQL). */
+  writeBatch: WriteBatcher | null;
   close(): Promise<void>;
 }
 
@@ -99,6 +102,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     },
     keyDigest: keyDigester(secret),
     keyUsage,
+    writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db) : null,
     close: async () => {
       await keyUsage.flush();
       await conn.close();

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Account, LoginKey } from '../db/database.js';
+import type { Account, Executor, LoginKey } from '../db/database.js';
 import { hotQuery } from '../db/hot-query.js';
 import { findForLogin } from '../modules/accounts/accounts.repository.js';
 import { canManage } from '../modules/accounts/accounts.service.js';
@@ -209,24 +209,27 @@ async function spendUse(services: Services, key: LoginKey, ip: string, command: 
     return;
   }
   const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
-  const r = await services.db
-    .updateTable('login_keys')
-    .set({
-      uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
-      rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
-      rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
-      cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
-      use_count: sql`use_count + 1`,
-      last_used_at: now,
-      last_used_ip: ip,
-    })
-    .where('id', '=', key.id)
-    .where('cleared_at', 'is', null)
-    .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
-    .where((eb) =>
-      eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
-    )
-    .executeTakeFirst();
+  const guarded = (db: Executor) =>
+    db
+      .updateTable('login_keys')
+      .set({
+        uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
+        rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
+        rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
+        cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
+        use_count: sql`use_count + 1`,
+        last_used_at: now,
+        last_used_ip: ip,
+      })
+      .where('id', '=', key.id)
+      .where('cleared_at', 'is', null)
+      .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
+      .where((eb) =>
+        eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
+      )
+      .executeTakeFirst();
+  // On SQLite the write joins the next group commit (one fsync for every use in flight).
+  const r = services.writeBatch ? await services.writeBatch.submit(guarded) : await guarded(services.db);
   if (Number(r.numUpdatedRows) === 1) {
     services.keyUsage.record({
       key_id: key.id,

@@ -11,6 +11,7 @@ import * as repo from '../modules/accounts/accounts.repository.js';
 import * as accounts from '../modules/accounts/accounts.service.js';
 import { type PackageKind, parseSettings } from '../modules/packages/limits.js';
 import * as packages from '../modules/packages/packages.service.js';
+import { createApiUrl, createLoginUrl, parseDuration } from '../modules/sessions/login-urls.js';
 import type { Services } from '../services.js';
 import { ensureDataDir, type InitResult, initialize, openServices, SetupError } from '../setup.js';
 
@@ -77,6 +78,35 @@ async function cliActor(services: Services, as?: string): Promise<Actor> {
     account = a;
   }
   return { account, authenticated: first, credential: { kind: 'cli', id: '' }, ip: 'cli' };
+}
+
+/**
+ * The actor of `api-url` / `login-url`: the first admin, or with --user the named account (any level),
+ * with the audit trail naming the first admin and the CLI.
+ */
+async function urlActor(services: Services, user?: string): Promise<Actor> {
+  const first = await cliActor(services);
+  if (user === undefined) return first;
+  const a = await repo.findByUsername(services.db, user.trim().toLowerCase());
+  if (!a) throw new CliError(`there is no account named ${user}`);
+  return { ...first, account: a };
+}
+
+/** Collects a repeatable option; each value may also hold several, comma-separated. */
+function collect(value: string, previous: string[]): string[] {
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
+}
+
+function ipOption(): Option {
+  return new Option('--ip <address>', 'allow only this client address, range or CIDR block (repeatable)')
+    .argParser(collect)
+    .default([], 'any address');
 }
 
 function dataDirOption(): Option {
@@ -384,6 +414,48 @@ export function buildCli(): Command {
       await withServices(opts, async (s) => {
         await packages.deletePackages(s, await cliActor(s), opts.kind as PackageKind, names);
         out(`deleted: ${names.join(', ')}`);
+      });
+    });
+
+  program
+    .command('api-url')
+    .description(
+      'print https://USER:KEY@HOST:PORT with a temporary login key, for one script run: curl "$(hostdeck api-url)/CMD_API_SHOW_USERS?json=yes"',
+    )
+    .addOption(dataDirOption())
+    .option('--user <name>', 'the account the key is for (default: the first admin)')
+    .option('--expiry <duration>', 'life of the key: a number and s, m, h, d, M (months) or y', '1h')
+    .option('--uses <count>', 'requests the key may make', '1000')
+    .addOption(ipOption())
+    .option('--hostname <name>', 'host name in the URL (default: the configured one)')
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        if (!/^\d{1,10}$/.test(opts.uses)) throw new CliError('--uses must be a whole number');
+        const r = await createApiUrl(s, await urlActor(s, opts.user), {
+          expirySeconds: parseDuration(opts.expiry, '--expiry'),
+          ips: opts.ip,
+          maxUses: Number(opts.uses),
+        });
+        out(r.url);
+      });
+    });
+  program
+    .command('login-url')
+    .description('print a one-time URL that logs a browser in (once, and never again)')
+    .addOption(dataDirOption())
+    .option('--user <name>', 'the account to log in as (default: the first admin)')
+    .option('--expiry <duration>', 'how long the URL may be used: a number and s, m, h, d, M or y', '5m')
+    .addOption(ipOption())
+    .option('--redirect <path>', 'where the browser goes after login: a path on this server or a CMD_ name')
+    .option('--hostname <name>', 'host name in the URL (default: the configured one)')
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        const r = await createLoginUrl(s, await urlActor(s, opts.user), {
+          expirySeconds: parseDuration(opts.expiry, '--expiry'),
+          ips: opts.ip,
+          ...(opts.redirect !== undefined ? { redirect: opts.redirect } : {}),
+        });
+        out(r.url);
       });
     });
 

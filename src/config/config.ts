@@ -30,6 +30,9 @@ export interface Config {
   bfmBlockSeconds: number;
   bfmWhitelist: string[];
   credentialCacheSeconds: number;
+  sessionIdleSeconds: number;
+  sessionAbsoluteSeconds: number;
+  loginRedirectOrigins: string[];
   passwordHashMemoryKiB: number;
   passwordHashTimeCost: number;
   shutdownGraceSeconds: number;
@@ -214,6 +217,31 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'How long a verified password is remembered (by keyed digest) to skip re-hashing; 0 disables',
   },
   {
+    key: 'sessionIdleSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_SESSION_IDLE_SECONDS',
+    default: () => 3600,
+    min: 60,
+    max: 31_536_000,
+    doc: 'A browser session (CMD_LOGIN, one-time login URL) ends after this long without a request',
+  },
+  {
+    key: 'sessionAbsoluteSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_SESSION_ABSOLUTE_SECONDS',
+    default: () => 43200,
+    min: 60,
+    max: 31_536_000,
+    doc: 'A browser session ends this long after login, however active it is',
+  },
+  {
+    key: 'loginRedirectOrigins',
+    kind: 'list',
+    env: 'HOSTDECK_LOGIN_REDIRECT_ORIGINS',
+    default: () => [],
+    doc: 'Comma-separated origins (`https://www.example.com`) that `FAIL_URL` and `LOGOUT_URL` of CMD_LOGIN may send the browser to; empty = paths on this server only',
+  },
+  {
     key: 'passwordHashMemoryKiB',
     kind: 'int',
     env: 'HOSTDECK_PASSWORD_HASH_MEMORY_KIB',
@@ -265,6 +293,17 @@ export function parseListen(value: string): Listen | null {
   if (port > 65535) return null;
   if (m[1] !== undefined && isIP(host) !== 6) return null;
   return { host, port };
+}
+
+/** True for an http(s) origin written exactly as browsers serialise it: `https://host[:port]`, nothing after. */
+export function isOrigin(text: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return false;
+  }
+  return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === text;
 }
 
 /** Formats a Listen back to `HOST:PORT`. */
@@ -381,6 +420,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const cfg = out as unknown as Config;
   for (const ip of [...cfg.trustedProxies, ...cfg.bfmWhitelist])
     if (isIP(ip) === 0) problems.push(`"${ip}" in trustedProxies/bfmWhitelist is not an IP address`);
+  for (const o of cfg.loginRedirectOrigins)
+    if (!isOrigin(o))
+      problems.push(
+        `"${o}" in loginRedirectOrigins is not an origin (scheme://host[:port], nothing after it)`,
+      );
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(cfg.databaseUrl))
     problems.push(
       `DATABASE_URL must start with sqlite: or postgres://, got "${cfg.databaseUrl.replace(/:[^:@/]*@/, ':***@')}"`,

@@ -136,6 +136,30 @@ export interface MessagesTable {
   is_read: number;
 }
 
+export interface SessionsTable {
+  /** Keyed digest (services.keyDigest) of the `session` cookie. */
+  id: string;
+  /** Keyed digest of the `key` cookie. */
+  secret_digest: string;
+  /** The effective account (the target of login-as). */
+  account_id: string;
+  /** The account whose password or key opened the session. */
+  authenticated_id: string;
+  /** The login key that opened the session (its limits apply to every request); null for the password. */
+  key_id: string | null;
+  csrf_token: string;
+  /** The client address the session is bound to. */
+  ip: string;
+  /** Where CMD_LOGOUT sends the browser (LOGOUT_URL at login, checked); empty = `/`. */
+  logout_url: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute end, whatever the activity. */
+  expires_at: number;
+  /** accounts.auth_version of the authenticated account at login; any change ends the session. */
+  auth_version: number;
+}
+
 export interface DB {
   accounts: AccountsTable;
   packages: PackagesTable;
@@ -146,6 +170,7 @@ export interface DB {
   login_keys: LoginKeysTable;
   login_key_history: LoginKeyHistoryTable;
   messages: MessagesTable;
+  sessions: SessionsTable;
 }
 
 export type Db = Kysely<DB>;
@@ -158,3 +183,4 @@ export type AccountUpdate = Updateable<AccountsTable>;
 export type PackageRow = Selectable<PackagesTable>;
 export type DomainRow = Selectable<DomainsTable>;
 export type LoginKey = Selectable<LoginKeysTable>;
+export type SessionRow = Selectable<SessionsTable>;

@@ -446,3 +446,31 @@ describe('the current password of CMD_API_PASSWD is a login attempt', () => {
     }
   });
 });
+
+describe('deleting an account with credentials', () => {
+  it('removes its login keys with it and keeps their history', async () => {
+    const s = await startTestServer();
+    try {
+      await createAccount(s, 'user', 'fred');
+      const k = await s.call('/CMD_API_LOGIN_KEYS', {
+        auth: authOf('fred'),
+        params: { action: 'create', keyname: 'script', never_expires: 'yes', passwd: 'fred-Pass-123' },
+      });
+      expect(k.pairs.error).toBe('0');
+      expect((await s.call('/CMD_API_LOGIN_TEST', { auth: `fred:${k.pairs.key}` })).pairs.error).toBe('0');
+      const del = await s.admin('/CMD_API_SELECT_USERS', {
+        confirmed: 'Confirm',
+        delete: 'yes',
+        select0: 'fred',
+      });
+      expect(del.pairs).toMatchObject({ error: '0', text: 'User deleted' });
+      expect(await s.services.db.selectFrom('login_keys').selectAll().execute()).toEqual([]);
+      await s.services.keyUsage.flush();
+      expect(
+        (await s.services.db.selectFrom('login_key_history').selectAll().execute()).length,
+      ).toBeGreaterThan(0);
+    } finally {
+      await s.close();
+    }
+  });
+});

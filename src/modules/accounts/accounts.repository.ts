@@ -79,6 +79,10 @@ export function countAll(db: Executor): Promise<number> {
 /** Removes an account's own rows (its domains and packages, then the account); audit rows stay. */
 export async function deleteAccountRows(db: Executor, id: string): Promise<void> {
   await db.deleteFrom('domains').where('account_id', '=', id).execute();
+  // Credentials die with the account (key history and messages stay, like the audit).
+  await db.deleteFrom('login_keys').where('account_id', '=', id).execute();
+  await db.deleteFrom('sessions').where('account_id', '=', id).execute();
+  await db.deleteFrom('sessions').where('authenticated_id', '=', id).execute();
   await db.deleteFrom('packages').where('owner_id', '=', id).execute();
   await db.deleteFrom('accounts').where('id', '=', id).execute();
 }

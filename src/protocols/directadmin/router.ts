@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Actor, CredentialRejected } from '../../auth/actor.js';
+import { withLoginCommand } from '../../auth/sessions.js';
 import { type AuthOutcome, verifyPasswordLogin } from '../../auth/verify.js';
 import { AppError, type ErrorCode, isAppError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
@@ -8,16 +9,16 @@ import { type Params, readParams } from '../params.js';
 import { daCatalog } from './catalog.js';
 import { findDaCommand } from './commands.js';
 import { type DaAnswer, encodeAnswer, encodeError } from './encode.js';
-
-// Clients recognise a refused login by this header and by the login page's title (spec §1.5), so the
-// page keeps DirectAdmin's title.
-const LOGIN_PAGE =
-  '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>DirectAdmin Login</title></head>' +
-  '<body><h1>hostdeck</h1><form action="/CMD_LOGIN" method="POST">' +
-  '<input type="hidden" name="referer" value="/">' +
-  '<label>Username <input name="username" autocomplete="username"></label> ' +
-  '<label>Password <input type="password" name="password" autocomplete="current-password"></label> ' +
-  '<button type="submit">Login</button></form></body></html>\n';
+import {
+  commandMutates,
+  csrfProblem,
+  SESSION_PATHS,
+  type SessionCookies,
+  sendCsrfRefusal,
+  sendUnauthorized,
+  sessionCookies,
+  sessionRoutes,
+} from './session-routes.js';
 
 const COMMAND_RE = /^CMD_[A-Z0-9_]{1,64}$/;
 
@@ -32,15 +33,6 @@ function wantsJson(params: Params | null): boolean {
 export function queryWantsJson(url: string): boolean {
   const q = url.indexOf('?');
   return q >= 0 && /(?:^|&)json=yes(?:&|$)/i.test(url.slice(q + 1));
-}
-
-function sendUnauthorized(reply: FastifyReply): FastifyReply {
-  return reply
-    .code(401)
-    .header('X-DirectAdmin', 'Unauthorized')
-    .header('WWW-Authenticate', 'Basic realm="hostdeck"')
-    .type('text/html; charset=utf-8')
-    .send(LOGIN_PAGE);
 }
 
 // Legacy failures that keep their own HTTP status: the request never reached a command (no such command,
@@ -109,21 +101,39 @@ export function debugRequestLine(services: Services, req: FastifyRequest, refuse
 /** Registers the DirectAdmin API (`/CMD_API_*` and `/CMD_*`) on a Fastify instance. */
 export function registerDirectAdmin(app: FastifyInstance, services: Services): void {
   const log = services.logger;
-  const catalog = daCatalog(services.registry);
+  // CMD_LOGIN is a command key lists may name (allow it, or deny it to keep a key out of browsers).
+  const catalog = withLoginCommand(daCatalog(services.registry));
+  const refused = (cmd: string, ip: string, reason: string, user?: string) => {
+    if (debugOn(services, cmd, 2000))
+      log.info(
+        { debug: 'auth', cmd: cmd.slice(0, 100), ip, ...(user !== undefined ? { user } : {}), reason },
+        `login refused: ${reason}`,
+      );
+  };
+  const sessions = sessionRoutes(services, catalog, { refused });
 
-  async function authenticate(req: FastifyRequest, ip: string, cmd: string, redactor: Redactor) {
+  /**
+   * Basic authentication, or the session cookies when there is no Authorization header at all. A
+   * session comes back with its row, for the CSRF check of state-changing requests.
+   */
+  async function authenticate(
+    req: FastifyRequest,
+    ip: string,
+    cmd: string,
+    redactor: Redactor,
+  ): Promise<{ actor: Actor; session?: { csrf_token: string }; cookies?: SessionCookies } | null> {
     const basic = parseBasicAuth(req.headers.authorization);
+    if (!basic && req.headers.authorization === undefined) {
+      const cookies = sessionCookies(req);
+      if (cookies.id !== undefined) {
+        const s = await sessions.authenticate(cookies, ip, cmd);
+        if (s.ok) return { actor: s.actor, session: s.session, cookies };
+        refused(cmd, ip, `session_${s.reason}`);
+        return null;
+      }
+    }
     if (!basic) {
-      if (debugOn(services, cmd, 2000))
-        log.info(
-          {
-            debug: 'auth',
-            cmd: cmd.slice(0, 100),
-            ip,
-            reason: req.headers.authorization ? 'malformed' : 'no_credentials',
-          },
-          'login refused',
-        );
+      refused(cmd, ip, req.headers.authorization ? 'malformed' : 'no_credentials');
       return null;
     }
     redactor.secret(basic.password);
@@ -132,18 +142,8 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
       { username: basic.username, secret: basic.password, ip },
       { ip, command: cmd, browser: false, catalog },
     );
-    if (outcome.ok) return outcome.actor;
-    if (debugOn(services, cmd, 2000))
-      log.info(
-        {
-          debug: 'auth',
-          cmd: cmd.slice(0, 100),
-          ip,
-          user: redactor.text(outcome.username.slice(0, 64)),
-          reason: outcome.reason,
-        },
-        `login refused: ${outcome.reason}`,
-      );
+    if (outcome.ok) return { actor: outcome.actor };
+    refused(cmd, ip, outcome.reason, redactor.text(outcome.username.slice(0, 64)));
     return null;
   }
 
@@ -158,14 +158,31 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
     const json = () => (params ? wantsJson(params) : queryWantsJson(req.url));
     debugRequestLine(services, req);
     try {
+      // Login, logout and one-time login URLs are how a browser gets (or ends) a session.
+      if (SESSION_PATHS.has(cmd)) return await sessions.handle(cmd, req, reply, ip, redactor);
       // Authentication comes first: an anonymous caller learns nothing, not even whether its parameters parse.
-      const actor: Actor | null = await authenticate(req, ip, cmd, redactor);
-      if (!actor) return sendUnauthorized(reply);
+      const auth = await authenticate(req, ip, cmd, redactor);
+      if (!auth) return sendUnauthorized(reply);
+      const { actor } = auth;
       params = await readParams(req.url, req.headers['content-type'], req.body as Buffer | undefined);
       const p = params;
       if (debugOn(services, cmd, 189))
         log.info({ debug: 'params', cmd: logCmd, params: redactor.params(p) }, 'parameters');
       const found = COMMAND_RE.test(cmd) ? findDaCommand(cmd) : undefined;
+      // A browser session is what a cross-site page can ride on: every POST, and every command that may
+      // change something whatever the method, must prove it comes from our own page. Basic and key
+      // requests carry their credential themselves and are not checked.
+      if (
+        auth.session &&
+        auth.cookies &&
+        (req.method === 'POST' || (found && commandMutates(found.command, services.registry)))
+      ) {
+        const problem = csrfProblem(req, auth.session, p, auth.cookies);
+        if (problem) {
+          refused(cmd, ip, `csrf_${problem}`);
+          return sendCsrfRefusal(reply, wantsJson(p));
+        }
+      }
       if (!found)
         throw new AppError('UNKNOWN_COMMAND', `${cmd.slice(0, 64)} is not a command of this server`);
       const answer = await found.command.run({ services, actor, params: p, catalog });
@@ -210,7 +227,10 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
     return sendDaError(reply, new AppError('METHOD_NOT_ALLOWED', 'Use GET or POST'), queryWantsJson(req.url));
   }
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(LOGIN_PAGE));
+  app.get('/', async (req, reply) => {
+    debugRequestLine(services, req);
+    return sessions.home(req, reply, clientIp(req));
+  });
   app.route({ method: ['GET', 'POST'], url: '/*', handler: handle });
   app.route({
     method: ['PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'QUERY'],
@@ -226,6 +246,16 @@ function logBody(enc: { body: string }): string {
   return enc.body.length > 4000 ? `${enc.body.slice(0, 4000)}…` : enc.body;
 }
 
+/**
+ * Hides the secrets of URLs an answer may carry in free text: the hash of a one-time login URL
+ * (CMD_API_LOGIN_KEYS type=one_time_url answers it in `details`) and the password of `user:KEY@host`.
+ */
+export function hideUrlSecrets(text: string): string {
+  return text
+    .replace(/([?&]hash=)[^&\s]+/gi, '$1[redacted]')
+    .replace(/(:\/\/[^/:@\s]*:)[^@/\s]+@/g, '$1[redacted]@');
+}
+
 /** The answer as it may be logged: fields named like secrets, and any secret the request carried, hidden. */
 function redactAnswer(a: DaAnswer, r: Redactor): DaAnswer {
   switch (a.kind) {
@@ -233,7 +263,7 @@ function redactAnswer(a: DaAnswer, r: Redactor): DaAnswer {
       return {
         kind: 'action',
         text: r.text(a.text),
-        details: r.text(a.details ?? ''),
+        details: hideUrlSecrets(r.text(a.details ?? '')),
         ...(a.extra ? { extra: r.record(a.extra) } : {}),
       };
     case 'list':

@@ -4,9 +4,13 @@
  * the levels that may run it and the names it takes that refer to other accounts' objects.
  * test/api/route-auth.test.ts fails when a command has no entry here, so a new command must be added.
  */
+import { request as httpRequest } from 'node:http';
 import { expect } from 'vitest';
+import { looksLikeGeneratedKey } from '../../src/auth/key-format.js';
+import type { ManualClock } from '../../src/core/clock.js';
 import type { Level } from '../../src/db/database.js';
 import { limitFieldsFor, type PackageKind, switchFieldsFor } from '../../src/modules/packages/limits.js';
+import { daCatalog } from '../../src/protocols/directadmin/catalog.js';
 import { type Answer, authOf, createAccount, rawCall, type TestServer } from './server.js';
 import { ADMIN_PASSWORD } from './services.js';
 
@@ -20,6 +24,17 @@ export interface Principal {
   login?: string;
   /** The secret sent; by default the owner's real password. */
   secret?: string;
+  /**
+   * Authenticates with a login key instead of the password: a fixture of createKeyRing (by name), or a
+   * key of the owner made per command: `lacking` allows every other command, `denying` denies it,
+   * `only` allows just it.
+   */
+  key?: KeyFixture | 'lacking' | 'denying' | 'only';
+  /**
+   * For a key that authenticates: its owner's level. A command above it is outside anything the key can
+   * hold, so it is refused like a bad login (401), not by level (403).
+   */
+  keyOwnerRole?: Role;
   /** The account the request acts as (the login-as target), also for refused callers. */
   self: string;
 }
@@ -34,12 +49,109 @@ export function credentialOf(name: string): string {
   return name === 'admin' ? `admin:${ADMIN_PASSWORD}` : authOf(name);
 }
 
-/** The Basic credential a principal sends, or undefined for anonymous. */
-export function principalAuth(p: Principal): string | undefined {
-  if (p.login === undefined) return undefined;
-  const owner = p.login.split('|')[0] ?? p.login;
-  return `${p.login}:${p.secret ?? passwordOf(owner)}`;
+/** The account whose secret a principal presents (the owner of `owner|target`). */
+export function ownerOf(p: Principal): string {
+  return p.login === undefined ? p.self : (p.login.split('|')[0] ?? p.login);
 }
+
+/** The Basic credential a password principal sends, or undefined for anonymous (keys: KeyRing.auth). */
+export function principalAuth(p: Principal): string | undefined {
+  if (p.key !== undefined) throw new Error(`${p.id} authenticates with a key: use KeyRing.auth`);
+  if (p.login === undefined) return undefined;
+  return `${p.login}:${p.secret ?? passwordOf(ownerOf(p))}`;
+}
+
+/**
+ * Callers that present a login key (createKeyRing makes the keys). A refused key must answer exactly like
+ * a bad password; a key allowed the command behaves like its owner's password.
+ */
+export const KEY_PRINCIPALS: readonly Principal[] = [
+  { id: 'key: wrong key', role: null, login: 'fred', key: 'wrong', self: 'fred' },
+  { id: 'key: expired', role: null, login: 'fred', key: 'expired', self: 'fred' },
+  { id: 'key: from a denied IP', role: null, login: 'fred', key: 'ip', self: 'fred' },
+  {
+    id: 'key: lacking the command (admin’s, every other allowed)',
+    role: null,
+    login: 'admin',
+    key: 'lacking',
+    self: 'admin',
+  },
+  { id: 'key: denying the command (admin’s)', role: null, login: 'admin', key: 'denying', self: 'admin' },
+  {
+    id: 'key: another account’s (fred’s as barney)',
+    role: null,
+    login: 'barney',
+    key: 'fred',
+    self: 'barney',
+  },
+  { id: 'key: of a suspended owner', role: null, login: 'sam', key: 'sam', self: 'sam' },
+  {
+    id: 'key: of a user of a suspended reseller',
+    role: null,
+    login: 'ursula',
+    key: 'ursula',
+    self: 'ursula',
+  },
+  { id: 'key: spent (max_uses=1, used)', role: null, login: 'fred', key: 'spent', self: 'fred' },
+  { id: 'key: spent and cleared (clear_key)', role: null, login: 'fred', key: 'spentCleared', self: 'fred' },
+  { id: 'key: not yet valid (not_before)', role: null, login: 'fred', key: 'notYet', self: 'fred' },
+  { id: 'key: login-as admin|suspended user', role: null, login: 'admin|sam', key: 'admin', self: 'sam' },
+  {
+    id: 'key: login-as reseller|other reseller’s user',
+    role: null,
+    login: 'res2|fred',
+    key: 'res2',
+    self: 'fred',
+  },
+  {
+    id: 'key: user, every command',
+    role: 'user',
+    keyOwnerRole: 'user',
+    login: 'fred',
+    key: 'fred',
+    self: 'fred',
+  },
+  {
+    id: 'key: reseller, every command',
+    role: 'reseller',
+    keyOwnerRole: 'reseller',
+    login: 'res1',
+    key: 'res1',
+    self: 'res1',
+  },
+  {
+    id: 'key: admin, every command',
+    role: 'admin',
+    keyOwnerRole: 'admin',
+    login: 'admin',
+    key: 'admin',
+    self: 'admin',
+  },
+  {
+    id: 'key: admin’s, allowing only the command',
+    role: 'admin',
+    keyOwnerRole: 'admin',
+    login: 'admin',
+    key: 'only',
+    self: 'admin',
+  },
+  {
+    id: 'key: login-as admin|user',
+    role: 'user',
+    keyOwnerRole: 'admin',
+    login: 'admin|fred',
+    key: 'admin',
+    self: 'fred',
+  },
+  {
+    id: 'key: login-as reseller|its user',
+    role: 'user',
+    keyOwnerRole: 'reseller',
+    login: 'res1|fred',
+    key: 'res1',
+    self: 'fred',
+  },
+];
 
 export const PRINCIPALS: readonly Principal[] = [
   { id: 'anonymous', role: null, self: 'fred' },
@@ -61,6 +173,7 @@ export const PRINCIPALS: readonly Principal[] = [
   { id: 'login-as user|other user', role: null, login: 'fred|ginny', self: 'ginny' },
   { id: 'login-as admin|suspended user', role: null, login: 'admin|sam', self: 'sam' },
   { id: 'login-as, wrong password', role: null, login: 'admin|fred', secret: 'Wrong-Pass-999', self: 'fred' },
+  ...KEY_PRINCIPALS,
 ];
 
 /** Each account's own user package, and the reseller packages of admins (made by createTenants). */
@@ -174,6 +287,194 @@ export async function createTenants(s: TestServer): Promise<void> {
   });
 }
 
+/**
+ * A DA call from another loopback source address (Linux routes all of 127.0.0.0/8 to lo), so the server
+ * sees a different peer: how IP rules are tested without a proxy.
+ */
+export function callFrom(
+  s: TestServer,
+  localAddress: string,
+  path: string,
+  opts: { auth?: string; params?: Params; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const query = opts.params ? `?${new URLSearchParams(opts.params).toString()}` : '';
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        path: path + query,
+        method: 'GET',
+        localAddress,
+        agent: false,
+        headers,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          const pairs: Record<string, string> = {};
+          const list: string[] = [];
+          if (body.includes('=') && !body.startsWith('<'))
+            for (const part of body.split('&')) {
+              const eq = part.indexOf('=');
+              if (eq < 0) continue;
+              const k = decodeURIComponent(part.slice(0, eq));
+              const v = decodeURIComponent(part.slice(eq + 1));
+              if (k === 'list[]') list.push(v);
+              else pairs[k] = v;
+            }
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body,
+            pairs,
+            list,
+            json: () => JSON.parse(body),
+          });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The fixture keys createKeyRing makes (see KEY_PRINCIPALS for what each is for). */
+export type KeyFixture =
+  | 'wrong'
+  | 'expired'
+  | 'ip'
+  | 'fred'
+  | 'sam'
+  | 'ursula'
+  | 'spent'
+  | 'spentCleared'
+  | 'notYet'
+  | 'admin'
+  | 'res1'
+  | 'res2';
+
+/** A value of the generated shape that is no key of anyone. */
+export const WRONG_KEY = `hdk_${'Zq7'.repeat(12)}Zq`;
+
+/** DA's expiry fields (UTC) for an instant. */
+export function expiryParams(ms: number): Params {
+  const d = new Date(ms);
+  return {
+    year: String(d.getUTCFullYear()),
+    month: String(d.getUTCMonth() + 1),
+    day: String(d.getUTCDate()),
+    hour: String(d.getUTCHours()),
+    minute: String(d.getUTCMinutes()),
+  };
+}
+
+/**
+ * Creates a login key of `owner` through CMD_API_LOGIN_KEYS with its password (never expiring unless
+ * expiry fields are given) and returns the value shown once; fails the test on error=1.
+ */
+export async function makeKey(
+  s: TestServer,
+  owner: string,
+  params: Params = {},
+  auth = credentialOf(owner),
+): Promise<string> {
+  const r = await rawCall(s.port, '/CMD_API_LOGIN_KEYS', {
+    method: 'POST',
+    auth,
+    params: {
+      action: 'create',
+      keyname: freshName('k'),
+      ...(params.year ? {} : { never_expires: 'yes' }),
+      passwd: passwordOf(auth.split(/[|:]/)[0] ?? owner),
+      ...params,
+    },
+  });
+  if (r.pairs.error !== '0' || !r.pairs.key) throw new Error(`creating a key of ${owner} failed: ${r.body}`);
+  return r.pairs.key;
+}
+
+/** The keys of the key principals, and the Basic credential each principal sends. */
+export interface KeyRing {
+  auth(p: Principal, cmd: string): Promise<string | undefined>;
+}
+
+/**
+ * Makes the key principals' keys on a server with createTenants' accounts and a manual clock (which it
+ * moves two hours on, past the expired key's expiry): fred's keys that must be refused (expired, from a
+ * denied IP, spent, spent and cleared, not yet valid), keys of every command for fred, res1, res2 and
+ * admin, and keys of the suspended sam and ursula (made while they were active). Per-command keys of
+ * the admin (`lacking`, `denying`, `only`) are made on first use.
+ */
+export async function createKeyRing(s: TestServer): Promise<KeyRing> {
+  const clock = s.clock as ManualClock;
+  if (typeof clock.advance !== 'function') throw new Error('createKeyRing needs manualClock: true');
+  const keys = new Map<string, string>([['wrong', WRONG_KEY]]);
+  for (const owner of ['fred', 'admin', 'res1', 'res2'] as const) keys.set(owner, await makeKey(s, owner));
+  keys.set('ip', await makeKey(s, 'fred', { ips: '10.9.9.9' }));
+  keys.set('expired', await makeKey(s, 'fred', expiryParams(clock.now() + 3_600_000)));
+  keys.set('notYet', await makeKey(s, 'fred', { not_before: String(clock.now() / 1000 + 365 * 86_400) }));
+  for (const [name, extra] of [
+    ['spent', {}],
+    ['spentCleared', { clear_key: 'yes' }],
+  ] as const) {
+    const key = await makeKey(s, 'fred', { max_uses: '1', ...extra });
+    await mustSucceed(s, `fred:${key}`, 'CMD_API_LOGIN_TEST', {});
+    keys.set(name, key);
+  }
+  // Keys of accounts that are suspended: made while they were not.
+  await mustSucceed(s, authOf('res1'), 'CMD_API_SELECT_USERS', { suspend: 'Unsuspend', select0: 'sam' });
+  keys.set('sam', await makeKey(s, 'sam'));
+  await mustSucceed(s, authOf('res1'), 'CMD_API_SELECT_USERS', { suspend: 'Suspend', select0: 'sam' });
+  await mustSucceed(s, credentialOf('admin'), 'CMD_API_SELECT_USERS', {
+    suspend: 'Unsuspend',
+    select0: 'res3',
+  });
+  keys.set('ursula', await makeKey(s, 'ursula'));
+  await mustSucceed(s, credentialOf('admin'), 'CMD_API_SELECT_USERS', {
+    suspend: 'Suspend',
+    select0: 'res3',
+  });
+  clock.advance(2 * 3_600_000);
+
+  const catalog = daCatalog(s.services.registry);
+  const perCommand = async (kind: 'lacking' | 'denying' | 'only', cmd: string): Promise<string> => {
+    const id = `${kind}:${cmd}`;
+    let key = keys.get(id);
+    if (key === undefined) {
+      const params: Params = {};
+      if (kind === 'denying') params.select_deny0 = cmd;
+      else if (kind === 'only') params.select_allow0 = cmd;
+      else
+        catalog
+          .all()
+          .filter((c) => c !== cmd)
+          .forEach((c, i) => {
+            params[`select_allow${i}`] = c;
+          });
+      key = await makeKey(s, 'admin', params);
+      keys.set(id, key);
+    }
+    return key;
+  };
+  return {
+    async auth(p, cmd) {
+      if (p.key === undefined) return principalAuth(p);
+      const apiCmd = cmd.replace(/^CMD_(?!API_)/, 'CMD_API_');
+      const secret =
+        p.key === 'lacking' || p.key === 'denying' || p.key === 'only'
+          ? await perCommand(p.key, apiCmd)
+          : keys.get(p.key);
+      if (secret === undefined) throw new Error(`no key ${p.key}`);
+      return `${p.login}:${secret}`;
+    },
+  };
+}
+
 /** What a sample request may use: who calls, and helpers that make objects it legitimately owns. */
 export interface SampleContext {
   server: TestServer;
@@ -182,6 +483,8 @@ export interface SampleContext {
   self: string;
   /** Its password (CMD_API_PASSWD asks for the current one). */
   selfPassword: string;
+  /** The password of the account that authenticated (the owner of login-as): key commands ask for it. */
+  authPassword: string;
   /** An account the caller may read: itself for users, a user it owns for resellers and admins. */
   target: string;
   /** A reseller the caller may read: itself, or res1 for admins (users: itself, which is refused). */
@@ -195,6 +498,11 @@ export interface SampleContext {
   victim(level?: Role): Promise<string>;
   /** A new user package of the caller (resellers and admins; others get a name nobody has). */
   ownPackage(kind: PackageKind): Promise<string>;
+  /**
+   * A new login key of the acting account allowed CMD_API_LOGIN_KEYS only (refused callers get a name no
+   * key has).
+   */
+  ownKey(): Promise<string>;
 }
 
 /** Builds the sample context of a principal on a server with createTenants' accounts. */
@@ -206,6 +514,7 @@ export function sampleContext(server: TestServer, principal: Principal): SampleC
     principal,
     self,
     selfPassword: passwordOf(self),
+    authPassword: passwordOf(ownerOf(principal)),
     target:
       principal.role === 'admin' ? 'fred' : self === 'res1' ? 'fred' : self === 'res2' ? 'barney' : self,
     resellerTarget: principal.role === 'admin' ? 'res1' : self,
@@ -225,6 +534,12 @@ export function sampleContext(server: TestServer, principal: Principal): SampleC
       const name = freshName('p');
       if (principal.role === 'admin' || (principal.role === 'reseller' && kind === 'user'))
         await savePackage(server, credentialOf(self), kind, name);
+      return name;
+    },
+    async ownKey() {
+      const name = freshName('k');
+      if (principal.role !== null)
+        await makeKey(server, self, { keyname: name, select_allow0: 'CMD_API_LOGIN_KEYS' });
       return name;
     },
   };
@@ -256,6 +571,8 @@ export interface ObjectRef {
 export interface Expectation {
   /** The levels that may run the command; a caller of any other level gets PERMISSION_DENIED. */
   allow: readonly Role[];
+  /** Known server bugs of every request of the command, as SampleRequest.knownIssues. */
+  knownIssues?: Readonly<Record<string, string>>;
   requests: readonly SampleRequest[];
   /** Parameters that name other tenants' objects (tenant isolation, test 22). */
   objects: readonly ObjectRef[];
@@ -498,6 +815,173 @@ function packagesManageEntry(kind: PackageKind): Expectation {
   };
 }
 
+/** The key principals whose key is a reseller's that may run every command. */
+const RESELLER_KEYS = ['key: reseller, every command', 'key: login-as reseller|its user'] as const;
+
+/**
+ * Admin-only commands the login-key catalog puts at reseller level: DA_COMMANDS declares no `level:
+ * 'admin'` for them and the registry commands they run are reseller level (the service refuses resellers
+ * by scope). So ALL_RESELLER covers them and a reseller's key reaches the handler (403) instead of being
+ * refused the command like a bad login (401). Needs `level: 'admin'` on these DA_COMMANDS entries.
+ */
+export const CATALOG_LEVEL_ISSUES: Readonly<Record<string, Role>> = {
+  CMD_API_SHOW_ALL_USERS: 'reseller',
+  CMD_API_SHOW_RESELLERS: 'reseller',
+  CMD_API_SHOW_ADMINS: 'reseller',
+  CMD_API_PACKAGES_RESELLER: 'reseller',
+  CMD_API_MANAGE_RESELLER_PACKAGES: 'reseller',
+};
+
+function catalogLevelIssue(exp: Expectation): Expectation {
+  const why =
+    'the key catalog gives this admin-only command reseller level (no level: admin in DA_COMMANDS), so a reseller key gets 403 from the handler instead of 401';
+  return { ...exp, knownIssues: Object.fromEntries(RESELLER_KEYS.map((id) => [id, why])) };
+}
+
+async function activeKey(h: SampleContext, name: string) {
+  return h.server.services.db
+    .selectFrom('login_keys')
+    .selectAll()
+    .where('account_id', '=', (await idOf(h, h.self)) ?? '')
+    .where('name', '=', name)
+    .where('cleared_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/** The 401 a refused login gets (the same as a bad password). */
+function isUnauthorized(a: Answer): void {
+  expect(a.status, a.body).toBe(401);
+  expect(a.headers['x-directadmin']).toBe('Unauthorized');
+}
+
+/** A new key works as the acting account for CMD_API_LOGIN_KEYS, its one command, and for nothing else. */
+async function keyWorks(h: SampleContext, key: string, keyname: string): Promise<void> {
+  const auth = `${h.self}:${key}`;
+  const listed = await rawCall(h.server.port, '/CMD_API_LOGIN_KEYS', { auth });
+  expect(listed.status, listed.body).toBe(200);
+  expect(listed.pairs[keyname], listed.body).toBeDefined();
+  // Shown once: the listing never carries it.
+  expect(listed.body).not.toContain(key);
+  isUnauthorized(await rawCall(h.server.port, '/CMD_API_LOGIN_TEST', { auth }));
+}
+
+function loginKeysEntry(): Expectation {
+  const allowOnly = { select_allow0: 'CMD_API_LOGIN_KEYS' };
+  return {
+    allow: ALL,
+    requests: [
+      {
+        label: 'create with a generated value',
+        params: (h) => ({
+          action: 'create',
+          keyname: freshName('k'),
+          never_expires: 'yes',
+          max_uses: '0',
+          ...allowOnly,
+          passwd: h.authPassword,
+        }),
+        ok: async (a, h, p) => {
+          expect(a.pairs.error, a.body).toBe('0');
+          const key = a.pairs.key ?? '';
+          expect(looksLikeGeneratedKey(key), key).toBe(true);
+          expect(await activeKey(h, p.keyname ?? '')).toBeDefined();
+          await keyWorks(h, key, p.keyname ?? '');
+        },
+      },
+      {
+        label: 'create with a chosen value',
+        params: (h) => {
+          const value = `Chosen-${freshName('v')}-Value`;
+          return {
+            action: 'create',
+            keyname: freshName('k'),
+            key: value,
+            key2: value,
+            never_expires: 'yes',
+            ...allowOnly,
+            passwd: h.authPassword,
+          };
+        },
+        ok: async (a, h, p) => {
+          expect(a.pairs.error, a.body).toBe('0');
+          expect(a.pairs.key).toBe(p.key);
+          await keyWorks(h, p.key ?? '', p.keyname ?? '');
+        },
+      },
+      {
+        label: 'list',
+        params: () => ({}),
+        ok: async (a, h) => {
+          expect(a.status, a.body).toBe(200);
+          const rows = await h.server.services.db
+            .selectFrom('login_keys')
+            .select('name')
+            .where('account_id', '=', (await idOf(h, h.self)) ?? '')
+            .where('cleared_at', 'is', null)
+            .execute();
+          expect(Object.keys(a.pairs).sort()).toEqual(rows.map((r) => r.name).sort());
+        },
+      },
+      {
+        label: 'show_modify',
+        params: async (h) => ({ action: 'show_modify', keyname: await h.ownKey() }),
+        ok: (a, _h, p) => {
+          expect(a.status, a.body).toBe(200);
+          expect(a.pairs.keyname).toBe(p.keyname);
+          expect(a.pairs.allow).toBe('CMD_API_LOGIN_KEYS');
+        },
+      },
+      {
+        label: 'modify',
+        params: async (h) => ({
+          action: 'modify',
+          keyname: await h.ownKey(),
+          max_uses: '5',
+          passwd: h.authPassword,
+        }),
+        ok: async (a, h, p) => {
+          expect(a.pairs.error, a.body).toBe('0');
+          expect((await activeKey(h, p.keyname ?? ''))?.max_uses).toBe(5);
+        },
+      },
+      {
+        label: 'history',
+        params: async (h) => ({ action: 'history', keyname: await h.ownKey() }),
+        ok: (a) => {
+          expect(a.status, a.body).toBe(200);
+          expect(a.pairs.error).toBeUndefined();
+        },
+      },
+      {
+        label: 'rotate',
+        params: async (h) => ({
+          action: 'rotate',
+          keyname: await h.ownKey(),
+          grace: '0',
+          passwd: h.authPassword,
+        }),
+        ok: async (a, h, p) => {
+          expect(a.pairs.error, a.body).toBe('0');
+          expect(looksLikeGeneratedKey(a.pairs.key ?? '')).toBe(true);
+          await keyWorks(h, a.pairs.key ?? '', p.keyname ?? '');
+        },
+      },
+      {
+        label: 'delete',
+        params: async (h) => ({ action: 'select', delete: 'Delete', select0: await h.ownKey() }),
+        ok: async (a, h, p) => {
+          expect(a.pairs.error, a.body).toBe('0');
+          expect(await activeKey(h, p.select0 ?? '')).toBeUndefined();
+        },
+      },
+    ],
+    objects: [],
+    objectsExempt:
+      'key names belong to an account: every action looks a name up among the acting account’s own keys ' +
+      'only (test/api/login-keys.test.ts checks that another account’s key name answers like a missing one)',
+  };
+}
+
 /**
  * One entry per DirectAdmin command served (keys of DA_COMMANDS). Samples are valid for an allowed
  * caller; a refused caller sends the same request shape.
@@ -517,7 +1001,7 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
   CMD_API_ACCOUNT_USER: accountCreateEntry('user'),
   CMD_API_ACCOUNT_RESELLER: accountCreateEntry('reseller'),
   CMD_API_ACCOUNT_ADMIN: accountCreateEntry('admin'),
-  CMD_API_SHOW_ALL_USERS: listEntry(ADMINS, (h) => namesWhere(h, null)),
+  CMD_API_SHOW_ALL_USERS: catalogLevelIssue(listEntry(ADMINS, (h) => namesWhere(h, null))),
   CMD_API_SHOW_USERS: {
     ...listEntry(MANAGERS, (h) => namesWhere(h, 'user', h.self)),
     objects: [
@@ -529,8 +1013,8 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
       },
     ],
   },
-  CMD_API_SHOW_RESELLERS: listEntry(ADMINS, (h) => namesWhere(h, 'reseller')),
-  CMD_API_SHOW_ADMINS: listEntry(ADMINS, (h) => namesWhere(h, 'admin')),
+  CMD_API_SHOW_RESELLERS: catalogLevelIssue(listEntry(ADMINS, (h) => namesWhere(h, 'reseller'))),
+  CMD_API_SHOW_ADMINS: catalogLevelIssue(listEntry(ADMINS, (h) => namesWhere(h, 'admin'))),
   CMD_API_SHOW_USER_CONFIG: showAccountEntry(ALL, 'target', (a, _h, name) => {
     expect(a.pairs.username).toBe(name);
     expect(a.pairs.usertype).toBe('user');
@@ -711,9 +1195,34 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
     objects: [],
   },
   CMD_API_PACKAGES_USER: packagesListEntry('user'),
-  CMD_API_PACKAGES_RESELLER: packagesListEntry('reseller'),
+  CMD_API_PACKAGES_RESELLER: catalogLevelIssue(packagesListEntry('reseller')),
   CMD_API_MANAGE_USER_PACKAGES: packagesManageEntry('user'),
-  CMD_API_MANAGE_RESELLER_PACKAGES: packagesManageEntry('reseller'),
+  CMD_API_MANAGE_RESELLER_PACKAGES: catalogLevelIssue(packagesManageEntry('reseller')),
+  CMD_API_LOGIN_KEYS: loginKeysEntry(),
+  CMD_API_SHOW_MESSAGES: {
+    allow: ALL,
+    requests: [
+      {
+        label: 'list',
+        params: () => ({}),
+        ok: async (a, h) => {
+          expect(a.status, a.body).toBe(200);
+          expect(a.pairs.error).toBeUndefined();
+          const own = await h.server.services.db
+            .selectFrom('messages')
+            .select('id')
+            .where('account_id', '=', (await idOf(h, h.self)) ?? '')
+            .execute();
+          const ids = new Set(own.map((m) => `message${m.id}`));
+          const shown = Object.keys(a.pairs);
+          // Only the acting account's messages, the newest 200 of them.
+          expect(shown.length).toBe(Math.min(200, own.length));
+          for (const m of shown) expect(ids.has(m), m).toBe(true);
+        },
+      },
+    ],
+    objects: [],
+  },
   CMD_API_SHOW_DOMAINS: {
     allow: ALL,
     requests: [

@@ -30,9 +30,9 @@ export const keyCommands = [
     level: 'user',
     summary: 'Give a login key a new value',
     mutates: true,
-    input: z.object({ name: str, graceSeconds: z.number().int(), currentPassword: str }),
+    input: z.object({ catalog, name: str, graceSeconds: z.number().int(), currentPassword: str }),
     run: ({ services, actor }, i) =>
-      svc.rotateKey(services, actor, i.name, i.graceSeconds, i.currentPassword),
+      svc.rotateKey(services, actor, i.catalog, i.name, i.graceSeconds, i.currentPassword),
   }),
   defineCommand({
     id: 'loginkey.delete',

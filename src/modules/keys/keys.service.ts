@@ -96,18 +96,45 @@ async function checkValue(
   if (clash && clash.id !== exceptId) fail('INVALID_PARAMETER', 'Another key of this account has that value');
 }
 
-function checkPolicy(actor: Actor, catalog: CommandCatalog, policy: CommandPolicy): CommandPolicy {
-  const n = normalizePolicy(policy, catalog, actor.account.level);
-  if (!n.ok) fail('INVALID_PARAMETER', n.errors.join('; '));
-  // A key may not mint a key that can do more than itself (DA's warning, made a rule).
+/**
+ * A key may not mint a key that can do more than itself (DA's warning, made a rule): neither by creating
+ * one, nor by changing or rotating (and so learning a value of) a key whose commands go beyond its own.
+ */
+function withinCredential(actor: Actor, catalog: CommandCatalog, policy: CommandPolicy): void {
   const cred = actor.credential;
   if (
     cred.kind === 'loginkey' &&
     cred.policy &&
-    !isSubsetOf(n.policy, cred.policy, catalog, actor.account.level)
+    !isSubsetOf(policy, cred.policy, catalog, actor.account.level)
   )
     fail('PERMISSION_DENIED', 'A key cannot create or widen a key beyond its own commands');
+}
+
+function checkPolicy(actor: Actor, catalog: CommandCatalog, policy: CommandPolicy): CommandPolicy {
+  const n = normalizePolicy(policy, catalog, actor.account.level);
+  if (!n.ok) fail('INVALID_PARAMETER', n.errors.join('; '));
+  withinCredential(actor, catalog, n.policy);
   return n.policy;
+}
+
+function storedPolicy(k: LoginKey): CommandPolicy {
+  return { allow: jsonList(k.allow_commands), deny: jsonList(k.deny_commands) };
+}
+
+/**
+ * Takes the account's clear_key keys whose expiry has passed out of use, as their next use would: a key
+ * set to disappear at its expiry must not linger in listings, or hold its name, until someone tries it.
+ */
+async function sweepExpired(db: Executor, accountId: string, now: number): Promise<void> {
+  await db
+    .updateTable('login_keys')
+    .set({ cleared_at: now })
+    .where('account_id', '=', accountId)
+    .where('cleared_at', 'is', null)
+    .where('clear_key', '=', 1)
+    .where('expires_at', 'is not', null)
+    .where('expires_at', '<=', now)
+    .execute();
 }
 
 async function checkScope(
@@ -164,6 +191,7 @@ export async function createKey(
   await requirePassword(services, actor, input.currentPassword);
   const value = input.value ? input.value : generateKey((n) => services.random.bytes(n));
   return services.db.transaction().execute(async (trx) => {
+    await sweepExpired(trx, actor.account.id, now);
     if (input.value) await checkValue(services, trx, actor, input.value);
     const scope = await checkScope(trx, actor, input.scope);
     const taken = await trx
@@ -230,7 +258,8 @@ export async function createKey(
   });
 }
 
-async function loadKey(db: Executor, actor: Actor, name: string): Promise<LoginKey> {
+async function loadKey(db: Executor, actor: Actor, name: string, now: number): Promise<LoginKey> {
+  await sweepExpired(db, actor.account.id, now);
   const key = await db
     .selectFrom('login_keys')
     .selectAll()
@@ -256,7 +285,8 @@ export async function modifyKey(
   const ips = input.ips !== undefined ? validIps(input.ips) : undefined;
   await requirePassword(services, actor, input.currentPassword);
   return services.db.transaction().execute(async (trx) => {
-    const key = await loadKey(trx, actor, input.name);
+    const key = await loadKey(trx, actor, input.name, now);
+    withinCredential(actor, catalog, policy ?? storedPolicy(key));
     if (input.value) await checkValue(services, trx, actor, input.value, key.id);
     const scope =
       input.scope !== undefined ? JSON.stringify(await checkScope(trx, actor, input.scope)) : key.scope;
@@ -301,6 +331,7 @@ export async function modifyKey(
 export async function rotateKey(
   services: Services,
   actor: Actor,
+  catalog: CommandCatalog,
   name: string,
   graceSeconds: number,
   currentPassword: string,
@@ -312,7 +343,8 @@ export async function rotateKey(
   const now = services.clock.now();
   const value = generateKey((n) => services.random.bytes(n));
   return services.db.transaction().execute(async (trx) => {
-    const key = await loadKey(trx, actor, name);
+    const key = await loadKey(trx, actor, name, now);
+    withinCredential(actor, catalog, storedPolicy(key));
     const patch = {
       digest: services.keyDigest(value),
       prev_digest: graceSeconds > 0 ? key.digest : null,
@@ -320,18 +352,25 @@ export async function rotateKey(
     };
     await trx.updateTable('login_keys').set(patch).where('id', '=', key.id).execute();
     await record(trx, actor, { command: 'loginkey.rotate', target: name, details: { graceSeconds } }, now);
-    return { key: { ...key, ...patch }, value, managesKeys: false };
+    return {
+      key: { ...key, ...patch },
+      value,
+      managesKeys: grantsKeyManagement(storedPolicy(key), catalog, actor.account.level),
+    };
   });
 }
 
-/** Deletes keys by name; all or nothing. Their history stays. */
+/**
+ * Deletes keys by name; all or nothing. A deleted key is taken out of use like a cleared one (out of
+ * use, out of listings, its name free again) rather than removed, so its history stays readable.
+ */
 export async function deleteKeys(services: Services, actor: Actor, names: string[]): Promise<void> {
   if (names.length === 0) fail('MISSING_PARAMETER', 'Select at least one key (select0=…)');
   const now = services.clock.now();
   await services.db.transaction().execute(async (trx) => {
     for (const name of new Set(names)) {
-      const key = await loadKey(trx, actor, name);
-      await trx.deleteFrom('login_keys').where('id', '=', key.id).execute();
+      const key = await loadKey(trx, actor, name, now);
+      await trx.updateTable('login_keys').set({ cleared_at: now }).where('id', '=', key.id).execute();
       await record(trx, actor, { command: 'loginkey.delete', target: name }, now);
     }
   });
@@ -369,8 +408,11 @@ export function presentKey(
   };
 }
 
-/** The actor's keys in use (cleared keys leave the listing), by name. */
+/** The actor's keys in use (cleared keys leave the listing), by name, with their last use up to date. */
 export async function listKeys(services: Services, actor: Actor): Promise<LoginKey[]> {
+  // Last-use stamps of unlimited keys are batched; a listing must not show them a batch late.
+  await services.keyUsage.flush();
+  await sweepExpired(services.db, actor.account.id, services.clock.now());
   return services.db
     .selectFrom('login_keys')
     .selectAll()

@@ -99,6 +99,11 @@ function keyInputFrom(p: Params, creating: boolean): KeyInput {
   return input;
 }
 
+/**
+ * The answer that carries a new key value. The value goes only in `key`: debug mode logs answers with
+ * fields named like secrets hidden, but `details` is free text it logs as is, and a generated value is
+ * no secret of the request that it could know to hide.
+ */
 function created(
   c: KeyCreated,
   text: string,
@@ -106,7 +111,7 @@ function created(
   return {
     kind: 'action',
     text,
-    details: c.value,
+    details: `The value of key ${c.key.name} is in key=; it is shown only this once`,
     extra: {
       keyname: c.key.name,
       key: c.value,
@@ -126,7 +131,7 @@ function nested(fields: Record<string, string>): string {
  * `CMD_API_LOGIN_KEYS` (and `CMD_LOGIN_KEYS`): DirectAdmin's login keys. `action=create|modify|select
  * (delete=yes, select0…)|show_modify|history|rotate`; no action lists the keys, one entry per key whose
  * value is the key's fields url-encoded again (`json=yes`: an object keyed by name). The key value is
- * shown once, in `details` and `key`, and never again.
+ * shown once, in `key`, and never again.
  */
 export const loginKeysCommand: DaCommand = {
   uses: [
@@ -157,6 +162,7 @@ export const loginKeysCommand: DaCommand = {
       }
       case 'rotate': {
         const c = await exec<KeyCreated>(ctx, 'loginkey.rotate', {
+          catalog: ctx.catalog,
           name: need(p, 'keyname'),
           graceSeconds: p.get('grace') ? Number(p.get('grace')) : 0,
           currentPassword: p.get('passwd') ?? '',

@@ -1,5 +1,5 @@
 import type { CommandPolicy } from '../../auth/command-policy.js';
-import { AppError, fail } from '../../core/errors.js';
+import { fail } from '../../core/errors.js';
 import type { LoginKey } from '../../db/database.js';
 import {
   KEY_MANAGEMENT_WARNING,
@@ -10,6 +10,7 @@ import {
 import type { Params } from '../params.js';
 import { checked, type DaCommand, type DaContext, exec, need } from './context.js';
 import { daEncode } from './encode.js';
+import { oneTimeUrlAnswer } from './session-routes.js';
 
 function int(p: Params, key: string, min: number, max: number): number | undefined {
   const v = p.get(key);
@@ -148,8 +149,9 @@ export const loginKeysCommand: DaCommand = {
     const level = ctx.actor.account.level;
     switch (action) {
       case 'create': {
+        // DA's newer form: a one-time browser login URL, answered in `details`.
         if ((p.get('type') ?? '').toLowerCase() === 'one_time_url')
-          throw new AppError('NOT_IMPLEMENTED', 'One-time login URLs arrive with browser sessions');
+          return oneTimeUrlAnswer(ctx.services, ctx.actor, p);
         const c = await exec<KeyCreated>(ctx, 'loginkey.create', {
           catalog: ctx.catalog,
           key: keyInputFrom(p, true),

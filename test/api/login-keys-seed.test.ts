@@ -217,7 +217,7 @@ describe('DirectAdmin login key examples (seed 000)', () => {
     // `level: 'admin'`, and the registry commands they run are reseller level, so the key catalog puts them
     // at reseller level and ALL_RESELLER grants them: the power reseller key can list admins and every
     // account and manage reseller packages, which a reseller cannot. Fails until the levels are declared.
-    it.fails('ALL_RESELLER does not grant admin-only commands (known issue: catalog levels)', async () => {
+    it('ALL_RESELLER does not grant admin-only commands', async () => {
       const { srv, auth } = await setup();
       for (const cmd of [
         'CMD_API_SHOW_ADMINS',

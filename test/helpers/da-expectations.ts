@@ -815,28 +815,11 @@ function packagesManageEntry(kind: PackageKind): Expectation {
   };
 }
 
-/** The key principals whose key is a reseller's that may run every command. */
-const RESELLER_KEYS = ['key: reseller, every command', 'key: login-as reseller|its user'] as const;
-
 /**
- * Admin-only commands the login-key catalog puts at reseller level: DA_COMMANDS declares no `level:
- * 'admin'` for them and the registry commands they run are reseller level (the service refuses resellers
- * by scope). So ALL_RESELLER covers them and a reseller's key reaches the handler (403) instead of being
- * refused the command like a bad login (401). Needs `level: 'admin'` on these DA_COMMANDS entries.
+ * Commands whose level in the login-key catalog differs from the level the matrix expects (none now:
+ * admin-only commands declare `level: 'admin'` in DA_COMMANDS). The route-auth test compares the two.
  */
-export const CATALOG_LEVEL_ISSUES: Readonly<Record<string, Role>> = {
-  CMD_API_SHOW_ALL_USERS: 'reseller',
-  CMD_API_SHOW_RESELLERS: 'reseller',
-  CMD_API_SHOW_ADMINS: 'reseller',
-  CMD_API_PACKAGES_RESELLER: 'reseller',
-  CMD_API_MANAGE_RESELLER_PACKAGES: 'reseller',
-};
-
-function catalogLevelIssue(exp: Expectation): Expectation {
-  const why =
-    'the key catalog gives this admin-only command reseller level (no level: admin in DA_COMMANDS), so a reseller key gets 403 from the handler instead of 401';
-  return { ...exp, knownIssues: Object.fromEntries(RESELLER_KEYS.map((id) => [id, why])) };
-}
+export const CATALOG_LEVEL_ISSUES: Readonly<Record<string, Role>> = {};
 
 async function activeKey(h: SampleContext, name: string) {
   return h.server.services.db
@@ -1001,7 +984,7 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
   CMD_API_ACCOUNT_USER: accountCreateEntry('user'),
   CMD_API_ACCOUNT_RESELLER: accountCreateEntry('reseller'),
   CMD_API_ACCOUNT_ADMIN: accountCreateEntry('admin'),
-  CMD_API_SHOW_ALL_USERS: catalogLevelIssue(listEntry(ADMINS, (h) => namesWhere(h, null))),
+  CMD_API_SHOW_ALL_USERS: listEntry(ADMINS, (h) => namesWhere(h, null)),
   CMD_API_SHOW_USERS: {
     ...listEntry(MANAGERS, (h) => namesWhere(h, 'user', h.self)),
     objects: [
@@ -1013,8 +996,8 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
       },
     ],
   },
-  CMD_API_SHOW_RESELLERS: catalogLevelIssue(listEntry(ADMINS, (h) => namesWhere(h, 'reseller'))),
-  CMD_API_SHOW_ADMINS: catalogLevelIssue(listEntry(ADMINS, (h) => namesWhere(h, 'admin'))),
+  CMD_API_SHOW_RESELLERS: listEntry(ADMINS, (h) => namesWhere(h, 'reseller')),
+  CMD_API_SHOW_ADMINS: listEntry(ADMINS, (h) => namesWhere(h, 'admin')),
   CMD_API_SHOW_USER_CONFIG: showAccountEntry(ALL, 'target', (a, _h, name) => {
     expect(a.pairs.username).toBe(name);
     expect(a.pairs.usertype).toBe('user');
@@ -1195,9 +1178,9 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
     objects: [],
   },
   CMD_API_PACKAGES_USER: packagesListEntry('user'),
-  CMD_API_PACKAGES_RESELLER: catalogLevelIssue(packagesListEntry('reseller')),
+  CMD_API_PACKAGES_RESELLER: packagesListEntry('reseller'),
   CMD_API_MANAGE_USER_PACKAGES: packagesManageEntry('user'),
-  CMD_API_MANAGE_RESELLER_PACKAGES: catalogLevelIssue(packagesManageEntry('reseller')),
+  CMD_API_MANAGE_RESELLER_PACKAGES: packagesManageEntry('reseller'),
   CMD_API_LOGIN_KEYS: loginKeysEntry(),
   CMD_API_SHOW_MESSAGES: {
     allow: ALL,

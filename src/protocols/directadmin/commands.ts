@@ -233,10 +233,12 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
   CMD_API_ACCOUNT_USER: accountCreate('user'),
   CMD_API_ACCOUNT_RESELLER: accountCreate('reseller'),
   CMD_API_ACCOUNT_ADMIN: accountCreate('admin'),
-  CMD_API_SHOW_ALL_USERS: listCommand('all'),
+  // Admin-only lists and reseller packages: their registry commands are reseller level (the services
+  // narrow them by caller), so the level for login-key lists is declared here.
+  CMD_API_SHOW_ALL_USERS: { ...listCommand('all'), level: 'admin' },
   CMD_API_SHOW_USERS: listCommand('users'),
-  CMD_API_SHOW_RESELLERS: listCommand('resellers'),
-  CMD_API_SHOW_ADMINS: listCommand('admins'),
+  CMD_API_SHOW_RESELLERS: { ...listCommand('resellers'), level: 'admin' },
+  CMD_API_SHOW_ADMINS: { ...listCommand('admins'), level: 'admin' },
   CMD_API_SHOW_USER_CONFIG: {
     uses: ['account.config.show', 'account.usage.show'],
     run: (ctx) => showConfig(ctx, false),
@@ -298,9 +300,9 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
     },
   },
   CMD_API_PACKAGES_USER: packagesList('user'),
-  CMD_API_PACKAGES_RESELLER: packagesList('reseller'),
+  CMD_API_PACKAGES_RESELLER: { ...packagesList('reseller'), level: 'admin' },
   CMD_API_MANAGE_USER_PACKAGES: packagesManage('user'),
-  CMD_API_MANAGE_RESELLER_PACKAGES: packagesManage('reseller'),
+  CMD_API_MANAGE_RESELLER_PACKAGES: { ...packagesManage('reseller'), level: 'admin' },
   CMD_API_LOGIN_KEYS: loginKeysCommand,
   CMD_API_SHOW_MESSAGES: showMessagesCommand,
   CMD_API_SHOW_DOMAINS: {

@@ -8,6 +8,7 @@ import {
   Migrator,
   PostgresDialect,
   SqliteDialect,
+  sql,
 } from 'kysely';
 import pg from 'pg';
 import type { DB, Db } from './database.js';
@@ -120,6 +121,9 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database
   });
 }
 
+/** The advisory lock key under which hostdeck changes schemas on PostgreSQL (see migrateToLatest). */
+export const SCHEMA_LOCK = 727_368_701;
+
 class StaticProvider implements MigrationProvider {
   async getMigrations(): Promise<Record<string, Migration>> {
     return migrations;
@@ -137,7 +141,20 @@ export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
     provider: new StaticProvider(),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  // Kysely's migrator reads the catalog of the whole database; DDL in another schema at the same moment
+  // (another installation migrating or being dropped) makes those reads fail. One advisory lock, held on
+  // its own connection, serialises schema changes across every process sharing the server.
+  const { error, results } =
+    schema === undefined
+      ? await migrator.migrateToLatest()
+      : await db.connection().execute(async (conn) => {
+          await sql`select pg_advisory_lock(${SCHEMA_LOCK})`.execute(conn);
+          try {
+            return await migrator.migrateToLatest();
+          } finally {
+            await sql`select pg_advisory_unlock(${SCHEMA_LOCK})`.execute(conn);
+          }
+        });
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(

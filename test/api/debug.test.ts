@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApps } from '../../src/app.js';
 import { TEST_HASHER } from '../../src/auth/passwords.js';
 import { loadConfig } from '../../src/config/config.js';
+import { SCHEMA_LOCK } from '../../src/db/connect.js';
 import { createServices } from '../../src/services.js';
 import { initialize } from '../../src/setup.js';
 import { type Answer, type CallOptions, rawCall } from '../helpers/server.js';
@@ -66,7 +67,9 @@ async function startDebugServer(settings: Record<string, unknown>): Promise<Debu
       if (TEST_DB === 'postgres') {
         const c = new pg.Client({ connectionString: TEST_PG_URL });
         await c.connect();
+        await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
         await c.query(`drop schema if exists ${schema} cascade`);
+        await c.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK]);
         await c.end();
       }
       rmSync(dataDir, { recursive: true, force: true });

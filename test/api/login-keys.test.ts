@@ -15,6 +15,7 @@ import { TEST_HASHER } from '../../src/auth/passwords.js';
 import { loadConfig } from '../../src/config/config.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { ERRORS } from '../../src/core/errors.js';
+import { SCHEMA_LOCK } from '../../src/db/connect.js';
 import { createServices, type Services } from '../../src/services.js';
 import { initialize } from '../../src/setup.js';
 import { callFrom, expiryParams, GHOST, savePackage, WRONG_KEY } from '../helpers/da-expectations.js';
@@ -1306,7 +1307,9 @@ async function startLogged(settings: Record<string, unknown>) {
       if (TEST_DB === 'postgres') {
         const c = new pg.Client({ connectionString: TEST_PG_URL });
         await c.connect();
+        await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
         await c.query(`drop schema if exists ${schema} cascade`);
+        await c.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK]);
         await c.end();
       }
       rmSync(dataDir, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { TEST_HASHER } from '../../src/auth/passwords.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { type Clock, ManualClock } from '../../src/core/clock.js';
+import { SCHEMA_LOCK } from '../../src/db/connect.js';
 import { createServices, type Services } from '../../src/services.js';
 import { initialize } from '../../src/setup.js';
 
@@ -65,7 +66,10 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
       if (TEST_DB === 'postgres') {
         const c = new pg.Client({ connectionString: TEST_PG_URL });
         await c.connect();
+        // Under the lock migrations take, so no migration reads the catalog while this schema goes.
+        await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
         await c.query(`drop schema if exists ${schema} cascade`);
+        await c.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK]);
         await c.end();
       }
       rmSync(dataDir, { recursive: true, force: true });

@@ -194,7 +194,12 @@ async function clearKey(services: Services, id: string, now: number): Promise<vo
  * request refused for either reason takes nothing. The last use of a clear_key key clears it in the
  * same statement. Keys with neither limit need no guarded write: their last-use stamp is batched.
  */
-async function spendUse(services: Services, key: LoginKey, ip: string, command: string): Promise<void> {
+export async function spendUse(
+  services: Services,
+  key: LoginKey,
+  ip: string,
+  command: string,
+): Promise<void> {
   const now = services.clock.now();
   if (key.max_uses === 0 && key.rate_limit === 0) {
     services.keyUsage.touch(key.id, now, ip);

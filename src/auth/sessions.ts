@@ -1,12 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { sql } from 'kysely';
 import type { Account, Executor, LoginKey, SessionRow } from '../db/database.js';
 import { hotQuery } from '../db/hot-query.js';
 import { canManage } from '../modules/accounts/accounts.service.js';
 import type { Services } from '../services.js';
-import { type Actor, type Credential, CredentialRejected } from './actor.js';
+import type { Actor, Credential } from './actor.js';
 import type { CommandCatalog } from './command-policy.js';
-import { decideKey, jsonList, type KeyRefusal, readScope } from './key-auth.js';
+import { decideKey, jsonList, type KeyRefusal, readScope, spendUse } from './key-auth.js';
 
 /*
  * Browser sessions. A session is two random values the browser holds in HttpOnly cookies: `session`
@@ -296,7 +295,7 @@ function keyCredential(services: Services, key: LoginKey, ip: string, command: s
     spend: async () => {
       if (spent) return;
       spent = true;
-      await spendKeyUse(services, key, ip, command);
+      await spendUse(services, key, ip, command);
     },
   };
 }
@@ -308,57 +307,4 @@ async function clearKey(db: Executor, id: string, now: number): Promise<void> {
     .where('id', '=', id)
     .where('cleared_at', 'is', null)
     .execute();
-}
-
-/**
- * Spends one use and one rate slot of a login key in a single guarded UPDATE (DESIGN rule 7); throws
- * CredentialRejected when nothing is left. The same statement as key-auth.ts spendUse, which is not
- * exported: once it is, this copy should go and sessions should call it.
- */
-export async function spendKeyUse(
-  services: Services,
-  key: LoginKey,
-  ip: string,
-  command: string,
-): Promise<void> {
-  const now = services.clock.now();
-  const history = (outcome: string) =>
-    services.keyUsage.record({ key_id: key.id, account_id: key.account_id, at: now, ip, command, outcome });
-  if (key.max_uses === 0 && key.rate_limit === 0) {
-    services.keyUsage.touch(key.id, now, ip);
-    history('ok');
-    return;
-  }
-  const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
-  const r = await services.db
-    .updateTable('login_keys')
-    .set({
-      uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
-      rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
-      rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
-      cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
-      use_count: sql`use_count + 1`,
-      last_used_at: now,
-      last_used_ip: ip,
-    })
-    .where('id', '=', key.id)
-    .where('cleared_at', 'is', null)
-    .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
-    .where((eb) =>
-      eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
-    )
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 1) {
-    history('ok');
-    return;
-  }
-  const row = await services.db
-    .selectFrom('login_keys')
-    .select(['uses_left', 'max_uses', 'cleared_at'])
-    .where('id', '=', key.id)
-    .executeTakeFirst();
-  const reason =
-    !row || row.cleared_at !== null || (row.max_uses > 0 && row.uses_left <= 0) ? 'spent' : 'rate_limited';
-  history(reason);
-  throw new CredentialRejected(reason);
 }

@@ -3,15 +3,9 @@ import { type Actor, CredentialRejected } from '../../auth/actor.js';
 import { isBlocked, recordFailure } from '../../auth/bfm.js';
 import type { CommandCatalog } from '../../auth/command-policy.js';
 import { parseIpRules } from '../../auth/ip-rules.js';
-import { decideKey, type KeyRefusal } from '../../auth/key-auth.js';
+import { decideKey, type KeyRefusal, spendUse } from '../../auth/key-auth.js';
 import { generateKey } from '../../auth/key-format.js';
-import {
-  findAccountForLogin,
-  isTokenShaped,
-  LOGIN_COMMAND,
-  newToken,
-  spendKeyUse,
-} from '../../auth/sessions.js';
+import { findAccountForLogin, isTokenShaped, LOGIN_COMMAND, newToken } from '../../auth/sessions.js';
 import type { Config } from '../../config/config.js';
 import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
@@ -285,7 +279,7 @@ export async function useLoginUrl(
     return { ok: false, reason: refusal };
   }
   try {
-    await spendKeyUse(services, key, ip, LOGIN_URL_PATH.slice(1));
+    await spendUse(services, key, ip, LOGIN_URL_PATH.slice(1));
   } catch (e) {
     if (e instanceof CredentialRejected) return { ok: false, reason: 'used' };
     throw e;

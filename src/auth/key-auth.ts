@@ -201,16 +201,11 @@ export async function spendUse(
   command: string,
 ): Promise<void> {
   const now = services.clock.now();
+  const history = (outcome: string) =>
+    services.keyUsage.record({ key_id: key.id, account_id: key.account_id, at: now, ip, command, outcome });
   if (key.max_uses === 0 && key.rate_limit === 0) {
     services.keyUsage.touch(key.id, now, ip);
-    services.keyUsage.record({
-      key_id: key.id,
-      account_id: key.account_id,
-      at: now,
-      ip,
-      command,
-      outcome: 'ok',
-    });
+    history('ok');
     return;
   }
   const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
@@ -236,14 +231,7 @@ export async function spendUse(
   // On SQLite the write joins the next group commit (one fsync for every use in flight).
   const r = services.writeBatch ? await services.writeBatch.submit(guarded) : await guarded(services.db);
   if (Number(r.numUpdatedRows) === 1) {
-    services.keyUsage.record({
-      key_id: key.id,
-      account_id: key.account_id,
-      at: now,
-      ip,
-      command,
-      outcome: 'ok',
-    });
+    history('ok');
     return;
   }
   const row = await services.db
@@ -253,13 +241,6 @@ export async function spendUse(
     .executeTakeFirst();
   const reason =
     !row || row.cleared_at !== null || (row.max_uses > 0 && row.uses_left <= 0) ? 'spent' : 'rate_limited';
-  services.keyUsage.record({
-    key_id: key.id,
-    account_id: key.account_id,
-    at: now,
-    ip,
-    command,
-    outcome: reason,
-  });
+  history(reason);
   throw new CredentialRejected(reason);
 }

@@ -399,10 +399,8 @@ export function buildCli(): Command {
           requireAll: !existing,
           absentSwitchesOff: !existing,
         });
-        const merged = existing
-          ? { ...(await packages.getPackage(s, actor, kind, name)), ...parsed }
-          : parsed;
-        out(`package ${name} ${await packages.savePackage(s, actor, kind, name, merged)}`);
+        // savePackage keeps the stored fields of an existing package that are not given here.
+        out(`package ${name} ${await packages.savePackage(s, actor, kind, name, parsed)}`);
       });
     });
   pkg

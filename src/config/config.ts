@@ -37,6 +37,11 @@ export interface Config {
   passwordHashTimeCost: number;
   shutdownGraceSeconds: number;
   secret: string;
+  dnsDefaultTtl: number;
+  dnsServerIp: string;
+  dnsServerIpv6: string;
+  dnsSoa: string;
+  dnsZoneTemplate: string;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'listen' | 'list' | 'enum';
@@ -274,6 +279,44 @@ export const SETTINGS: readonly Setting[] = [
     env: 'HOSTDECK_SECRET',
     default: () => '',
     doc: 'Installation secret (64 hex characters) under which login keys are digested; empty = `<data-dir>/secret.key`, made on first start. Every node sharing a database needs the same one',
+  },
+  {
+    key: 'dnsDefaultTtl',
+    kind: 'int',
+    env: 'HOSTDECK_DNS_DEFAULT_TTL',
+    default: () => 14400,
+    min: 60,
+    max: 2_147_483_647,
+    doc: 'Default TTL (`$TTL`) of a new zone, in seconds; `action=ttl&ttl_select=default` returns a zone to it',
+  },
+  {
+    key: 'dnsServerIp',
+    kind: 'string',
+    env: 'HOSTDECK_DNS_SERVER_IP',
+    default: () => '127.0.0.1',
+    doc: 'IPv4 address `{ip}` stands for in the zone template when the account has a shared IP rather than its own',
+  },
+  {
+    key: 'dnsServerIpv6',
+    kind: 'string',
+    env: 'HOSTDECK_DNS_SERVER_IPV6',
+    default: () => '',
+    doc: 'IPv6 address `{ip6}` stands for in the zone template; empty leaves out the template lines that use it',
+  },
+  {
+    key: 'dnsSoa',
+    kind: 'string',
+    env: 'HOSTDECK_DNS_SOA',
+    default: () => '{ns1}. hostmaster.{domain}. 3600 1800 1209600 86400',
+    doc: 'SOA of a new zone: primary name server, responsible mailbox, refresh, retry, expire, minimum (placeholders as in the zone template)',
+  },
+  {
+    key: 'dnsZoneTemplate',
+    kind: 'string',
+    env: 'HOSTDECK_DNS_ZONE_TEMPLATE',
+    default: () =>
+      '@ NS {ns1}.|@ NS {ns2}.|@ A {ip}|www A {ip}|mail A {ip}|ftp A {ip}|@ AAAA {ip6}|www AAAA {ip6}|mail AAAA {ip6}|ftp AAAA {ip6}|@ MX 10 mail|@ TXT "v=spf1 a mx ip4:{ip} ~all"',
+    doc: 'Records of a new zone, `NAME TYPE VALUE` separated by `|`; `{domain}`, `{ip}`, `{ip6}`, `{ns1}`, `{ns2}` and `{hostname}` are replaced, and lines using `{ip6}` are left out when there is no IPv6 address',
   },
 ];
 

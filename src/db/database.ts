@@ -44,6 +44,63 @@ export interface DomainsTable {
   account_id: string;
   name: string;
   created_at: number;
+  /** `main` (the account's domain) or `additional`. */
+  kind: Generated<'main' | 'additional'>;
+  /** MB or `unlimited`. */
+  bandwidth: Generated<string>;
+  quota: Generated<string>;
+  /** ON/OFF switches. */
+  php: Generated<string>;
+  ssl: Generated<string>;
+  cgi: Generated<string>;
+  updated_at: Generated<number>;
+}
+
+export interface SubdomainsTable {
+  id: string;
+  domain_id: string;
+  account_id: string;
+  /** The label(s) below the domain (`blog`, `a.b`). */
+  label: string;
+  fqdn: string;
+  created_at: number;
+}
+
+export interface DomainPointersTable {
+  id: string;
+  domain_id: string;
+  account_id: string;
+  name: string;
+  /** 1: alias (own zone, same site); 0: a redirecting pointer. */
+  alias: number;
+  created_at: number;
+}
+
+export interface DnsZonesTable {
+  id: string;
+  origin: string;
+  account_id: string;
+  domain_id: string | null;
+  ttl: number;
+  mname: string;
+  rname: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minimum: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DnsRecordsTable {
+  id: Generated<number>;
+  zone_id: string;
+  name: string;
+  type: string;
+  ttl: number | null;
+  /** JSON array of the RDATA fields. */
+  data: string;
 }
 
 export interface AuditEventsTable {
@@ -171,6 +228,10 @@ export interface DB {
   login_key_history: LoginKeyHistoryTable;
   messages: MessagesTable;
   sessions: SessionsTable;
+  subdomains: SubdomainsTable;
+  domain_pointers: DomainPointersTable;
+  dns_zones: DnsZonesTable;
+  dns_records: DnsRecordsTable;
 }
 
 export type Db = Kysely<DB>;
@@ -182,5 +243,7 @@ export type NewAccount = Insertable<AccountsTable>;
 export type AccountUpdate = Updateable<AccountsTable>;
 export type PackageRow = Selectable<PackagesTable>;
 export type DomainRow = Selectable<DomainsTable>;
+export type DnsZoneRow = Selectable<DnsZonesTable>;
+export type DnsRecordRow = Selectable<DnsRecordsTable>;
 export type LoginKey = Selectable<LoginKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;

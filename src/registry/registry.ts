@@ -21,6 +21,11 @@ export interface CommandDef<S extends z.ZodTypeAny = z.ZodTypeAny, O = unknown> 
   summary: string;
   mutates: boolean;
   input: S;
+  /**
+   * Checks of the parsed input that need no database, such as a credential's domain and DNS scope. They
+   * run before a use of the credential is spent, so a request refused here costs the caller nothing.
+   */
+  authorize?(ctx: CommandContext, input: z.infer<S>): void;
   run(ctx: CommandContext, input: z.infer<S>): Promise<O>;
 }
 
@@ -62,6 +67,7 @@ export class Registry {
         issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'invalid input',
       );
     }
+    def.authorize?.(ctx, parsed.data);
     await ctx.actor.credential.spend?.();
     return (await def.run(ctx, parsed.data)) as O;
   }

@@ -1,0 +1,150 @@
+import { sql } from 'kysely';
+import type { DnsRecordRow, DnsZoneRow, Executor } from '../../db/database.js';
+import type { DnsRecord, RecordType, Zone } from './zone.types.js';
+
+/** A stored record with its stable id. */
+export interface StoredRecord extends DnsRecord {
+  id: number;
+}
+
+function toRecord(r: DnsRecordRow): StoredRecord {
+  let data: string[] = [];
+  try {
+    const v: unknown = JSON.parse(r.data);
+    if (Array.isArray(v)) data = v.map(String);
+  } catch {
+    // A corrupt row renders as no data rather than failing every reader of the zone.
+  }
+  return { id: Number(r.id), name: r.name, type: r.type as RecordType, ttl: r.ttl, data };
+}
+
+export function findZone(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
+  return db.selectFrom('dns_zones').selectAll().where('origin', '=', origin).executeTakeFirst();
+}
+
+/** Every record of a zone in insertion order. */
+export async function zoneRecords(db: Executor, zoneId: string): Promise<StoredRecord[]> {
+  const rows = await db
+    .selectFrom('dns_records')
+    .selectAll()
+    .where('zone_id', '=', zoneId)
+    .orderBy('id')
+    .execute();
+  return rows.map(toRecord);
+}
+
+/** The records at one name (optionally of one type): what adding or deleting there must look at. */
+export async function recordsAt(
+  db: Executor,
+  zoneId: string,
+  name: string,
+  type?: string,
+): Promise<StoredRecord[]> {
+  let q = db.selectFrom('dns_records').selectAll().where('zone_id', '=', zoneId).where('name', '=', name);
+  if (type) q = q.where('type', '=', type);
+  return (await q.orderBy('id').execute()).map(toRecord);
+}
+
+export async function insertRecords(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await db
+    .insertInto('dns_records')
+    .values(
+      records.map((r) => ({
+        zone_id: zoneId,
+        name: r.name,
+        type: r.type,
+        ttl: r.ttl,
+        data: JSON.stringify(r.data),
+      })),
+    )
+    .execute();
+}
+
+export async function deleteRecords(db: Executor, zoneId: string, ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500)
+    await db
+      .deleteFrom('dns_records')
+      .where('zone_id', '=', zoneId)
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+}
+
+/**
+ * Locks the zone's row until commit (PostgreSQL; SQLite runs one writer at a time anyway), so changes
+ * to one zone queue up and each sees the records the previous one wrote.
+ */
+export async function lockZone(db: Executor, zoneId: string): Promise<void> {
+  await db
+    .updateTable('dns_zones')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', zoneId)
+    .execute();
+}
+
+/** Moves the serial to the next `YYYYMMDDnn` (see records.nextSerial), in one statement on the row. */
+export async function bumpSerial(db: Executor, zoneId: string, dayBase: number, now: number): Promise<void> {
+  await db
+    .updateTable('dns_zones')
+    .set({
+      serial: sql<number>`case when serial >= ${dayBase} then serial + 1 else ${dayBase + 1} end`,
+      updated_at: now,
+    })
+    .where('id', '=', zoneId)
+    .execute();
+}
+
+/** Deletes zones with their records. */
+export async function deleteZones(db: Executor, zoneIds: string[]): Promise<void> {
+  for (let i = 0; i < zoneIds.length; i += 500) {
+    const part = zoneIds.slice(i, i + 500);
+    await db.deleteFrom('dns_records').where('zone_id', 'in', part).execute();
+    await db.deleteFrom('dns_zones').where('id', 'in', part).execute();
+  }
+}
+
+/** Writes the outbox row the DNS applier acts on; call it in the transaction of the change. */
+export async function queueZone(
+  db: Executor,
+  origin: string,
+  action: 'upsert' | 'delete',
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto('outbox')
+    .values({
+      topic: 'dns.zone',
+      payload: JSON.stringify({ origin, action }),
+      created_at: now,
+      attempts: 0,
+      last_error: '',
+    })
+    .execute();
+}
+
+/** A zone as the renderer takes it, or null when there is none for `origin`. */
+export async function loadZone(db: Executor, origin: string): Promise<Zone | null> {
+  const z = await findZone(db, origin);
+  if (!z) return null;
+  const records = (await zoneRecords(db, z.id)).map(({ id: _id, ...r }) => r);
+  return {
+    origin: z.origin,
+    ttl: z.ttl,
+    soa: {
+      mname: z.mname,
+      rname: z.rname,
+      serial: Number(z.serial),
+      refresh: z.refresh,
+      retry: z.retry,
+      expire: z.expire,
+      minimum: z.minimum,
+    },
+    records,
+  };
+}
+
+/** Every zone origin, sorted. */
+export async function listZoneOrigins(db: Executor): Promise<string[]> {
+  const rows = await db.selectFrom('dns_zones').select('origin').orderBy('origin').execute();
+  return rows.map((r) => r.origin);
+}

@@ -18,6 +18,7 @@ import { WriteBatcher } from './db/write-batch.js';
 import { accountCommands } from './modules/accounts/accounts.commands.js';
 import { keyCommands } from './modules/keys/keys.commands.js';
 import { packageCommands } from './modules/packages/packages.commands.js';
+import { tokenCommands } from './modules/tokens/tokens.commands.js';
 import { Registry } from './registry/registry.js';
 
 /** Everything the server and the CLI share, built once. No module keeps its own global state. */
@@ -52,7 +53,7 @@ export interface ServiceOverrides {
 /** The registry with every module's commands. */
 export function buildRegistry(): Registry {
   const r = new Registry();
-  r.register(...accountCommands, ...packageCommands, ...keyCommands);
+  r.register(...accountCommands, ...packageCommands, ...keyCommands, ...tokenCommands);
   return r;
 }
 

@@ -83,31 +83,67 @@ export function decideKey(
   if (!featureOn(readSettings(owner.settings), 'login_keys')) return 'feature_disabled';
   if (key.not_before !== null && now < key.not_before) return 'not_yet_valid';
   if (key.expires_at !== null && now >= key.expires_at) return 'expired';
-  if (key.max_uses > 0 && key.uses_left <= 0) return 'spent';
-  // The stored list was normalised when the key was saved; a damaged entry matches nothing (fail closed).
-  if (
-    key.ips &&
-    !ipAllowed(
-      key.ips.split('\n').map((text) => ({ text })),
-      a.ip,
-    )
-  )
-    return 'ip';
+  if (usesSpent(key)) return 'spent';
+  if (!ipRulesAllow(key.ips, a.ip)) return 'ip';
   if (a.browser && !key.allow_htm) return 'htm';
-  const d = decide(
-    { allow: jsonList(key.allow_commands), deny: jsonList(key.deny_commands) },
-    a.command,
-    a.catalog,
-    owner.level,
-  );
-  if (!d.allowed) return 'command';
-  if (
-    key.rate_limit > 0 &&
-    key.rate_window_start > now - key.rate_window_ms &&
-    key.rate_count >= key.rate_limit
-  )
-    return 'rate_limited';
+  if (!commandAllowed(key, a.command, a.catalog, owner.level)) return 'command';
+  if (rateExhausted(key, now)) return 'rate_limited';
   return null;
+}
+
+/** The limit columns login keys and API tokens share, with the same names and meaning. */
+export interface LimitedCredential {
+  id: string;
+  account_id: string;
+  max_uses: number;
+  uses_left: number;
+  ips: string;
+  allow_commands: string;
+  deny_commands: string;
+  rate_limit: number;
+  rate_window_ms: number;
+  rate_count: number;
+  rate_window_start: number;
+}
+
+/** True when a credential limited in uses has none left (as read; the guarded UPDATE decides). */
+export function usesSpent(c: Pick<LimitedCredential, 'max_uses' | 'uses_left'>): boolean {
+  return c.max_uses > 0 && c.uses_left <= 0;
+}
+
+/** Whether stored IP rules (one per line, empty = any) let `ip` in. */
+export function ipRulesAllow(ips: string, ip: string): boolean {
+  // The stored list was normalised when it was saved; a damaged entry matches nothing (fail closed).
+  return (
+    !ips ||
+    ipAllowed(
+      ips.split('\n').map((text) => ({ text })),
+      ip,
+    )
+  );
+}
+
+/** Whether the credential's allow / deny lists let it run `command`. */
+export function commandAllowed(
+  c: Pick<LimitedCredential, 'allow_commands' | 'deny_commands'>,
+  command: string,
+  catalog: CommandCatalog,
+  ownerLevel: Account['level'],
+): boolean {
+  return decide(
+    { allow: jsonList(c.allow_commands), deny: jsonList(c.deny_commands) },
+    command,
+    catalog,
+    ownerLevel,
+  ).allowed;
+}
+
+/** True when the credential's rate window is open and full (as read; the guarded UPDATE decides). */
+export function rateExhausted(
+  c: Pick<LimitedCredential, 'rate_limit' | 'rate_window_ms' | 'rate_count' | 'rate_window_start'>,
+  now: number,
+): boolean {
+  return c.rate_limit > 0 && c.rate_window_start > now - c.rate_window_ms && c.rate_count >= c.rate_limit;
 }
 
 /**
@@ -196,22 +232,26 @@ async function clearKey(services: Services, id: string, now: number): Promise<vo
  */
 export async function spendUse(
   services: Services,
-  key: LoginKey,
+  key: LimitedCredential,
   ip: string,
   command: string,
+  /** API tokens share the limit columns and the history of login keys. */
+  table: 'login_keys' | 'api_tokens' = 'login_keys',
 ): Promise<void> {
   const now = services.clock.now();
   const history = (outcome: string) =>
     services.keyUsage.record({ key_id: key.id, account_id: key.account_id, at: now, ip, command, outcome });
   if (key.max_uses === 0 && key.rate_limit === 0) {
-    services.keyUsage.touch(key.id, now, ip);
+    // The batched last-use stamp is kept for keys only; a token's uses are read from its history.
+    if (table === 'login_keys') services.keyUsage.touch(key.id, now, ip);
     history('ok');
     return;
   }
   const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
   const guarded = (db: Executor) =>
     db
-      .updateTable('login_keys')
+      // Same columns in both tables; the cast only picks one of the two identical row types.
+      .updateTable(table as 'login_keys')
       .set({
         uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
         rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
@@ -235,7 +275,7 @@ export async function spendUse(
     return;
   }
   const row = await services.db
-    .selectFrom('login_keys')
+    .selectFrom(table as 'login_keys')
     .select(['uses_left', 'max_uses', 'cleared_at'])
     .where('id', '=', key.id)
     .executeTakeFirst();

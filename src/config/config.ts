@@ -32,6 +32,7 @@ export interface Config {
   credentialCacheSeconds: number;
   sessionIdleSeconds: number;
   sessionAbsoluteSeconds: number;
+  apiTokenPurgeDays: number;
   loginRedirectOrigins: string[];
   passwordHashMemoryKiB: number;
   passwordHashTimeCost: number;
@@ -238,6 +239,15 @@ export const SETTINGS: readonly Setting[] = [
     min: 60,
     max: 31_536_000,
     doc: 'A browser session ends this long after login, however active it is',
+  },
+  {
+    key: 'apiTokenPurgeDays',
+    kind: 'int',
+    env: 'HOSTDECK_API_TOKEN_PURGE_DAYS',
+    default: () => 0,
+    min: 0,
+    max: 36500,
+    doc: 'Remove cPanel and WHM API tokens this many days after they expired; 0 keeps them listed (as expired) until revoked, as cPanel does',
   },
   {
     key: 'loginRedirectOrigins',

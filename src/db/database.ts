@@ -217,6 +217,43 @@ export interface SessionsTable {
   auth_version: number;
 }
 
+/** cPanel (UAPI / API 2) and WHM API tokens; the limit columns mean what they mean for login keys. */
+export interface ApiTokensTable {
+  id: string;
+  account_id: string;
+  kind: 'cpanel' | 'whm';
+  name: string;
+  /** Keyed digest (services.keyDigest) of the value. */
+  digest: string;
+  created_at: number;
+  created_ip: string;
+  expires_at: number | null;
+  readonly: number;
+  /** JSON list of WHM ACL names; empty = all the owner has. */
+  acls: string;
+  /** JSON list of WHM `whitelist_ip` entries (normalised); empty = any address. */
+  whitelist_ips: string;
+  /** Login-key style IP rules, one per line; empty = any. */
+  ips: string;
+  /** JSON: { domains?: string[] }. */
+  scope: string;
+  /** JSON lists of `Module::function` names. */
+  allow_commands: string;
+  deny_commands: string;
+  max_uses: number;
+  uses_left: number;
+  clear_key: number;
+  rate_limit: number;
+  rate_window_ms: number;
+  rate_count: number;
+  rate_window_start: number;
+  use_count: number;
+  last_used_at: number | null;
+  last_used_ip: string;
+  /** Revoked or purged: out of use and listings. */
+  cleared_at: number | null;
+}
+
 export interface DB {
   accounts: AccountsTable;
   packages: PackagesTable;
@@ -228,6 +265,7 @@ export interface DB {
   login_key_history: LoginKeyHistoryTable;
   messages: MessagesTable;
   sessions: SessionsTable;
+  api_tokens: ApiTokensTable;
   subdomains: SubdomainsTable;
   domain_pointers: DomainPointersTable;
   dns_zones: DnsZonesTable;
@@ -247,3 +285,4 @@ export type DnsZoneRow = Selectable<DnsZonesTable>;
 export type DnsRecordRow = Selectable<DnsRecordsTable>;
 export type LoginKey = Selectable<LoginKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
+export type ApiToken = Selectable<ApiTokensTable>;

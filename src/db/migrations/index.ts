@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0 from './2026_11_25_000000_initial.js';
 import * as m1 from './2026_11_25_120000_login_keys.js';
 import * as m2 from './2026_11_25_130000_sessions.js';
+import * as mApiTokens from './2026_11_26_000000_api_tokens.js';
 import * as mDns from './2026_11_26_010000_dns.js';
 
 /** Every migration in order. Listed statically so the built server needs no directory scan. */
@@ -9,5 +10,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_000000_initial': m0,
   '2026_11_25_120000_login_keys': m1,
   '2026_11_25_130000_sessions': m2,
+  '2026_11_26_000000_api_tokens': mApiTokens,
   '2026_11_26_010000_dns': mDns,
 };

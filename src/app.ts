@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config/config.js';
 import { AppError } from './core/errors.js';
+import { registerWhm, whmServerOptions } from './protocols/cpanel/whm/router.js';
 import { encodeError } from './protocols/directadmin/encode.js';
 import {
   debugRequestLine,
@@ -147,6 +148,14 @@ function pendingApp(
   return app;
 }
 
+/** The WHM API 1 listener (2087): transport failures and oversized bodies are answered in WHM's JSON. */
+function whmApp(config: Config, services: Services, tls: TlsFiles | null): FastifyInstance {
+  const app = Fastify({ ...baseOptions(config, services, tls, 'whm'), ...whmServerOptions(services) });
+  rawBodies(app);
+  registerWhm(app, services);
+  return app;
+}
+
 /** Builds the Fastify instances of every listener; nothing listens until main.ts says so. */
 export function buildApps(services: Services, tls: TlsFiles | null): Apps {
   const c = services.config;
@@ -154,6 +163,6 @@ export function buildApps(services: Services, tls: TlsFiles | null): Apps {
     da: daApp(c, services, tls),
     cpanel: pendingApp(c, services, tls, 'cpanel'),
     webmail: pendingApp(c, services, tls, 'webmail'),
-    whm: pendingApp(c, services, tls, 'whm'),
+    whm: whmApp(c, services, tls),
   };
 }

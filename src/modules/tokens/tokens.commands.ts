@@ -18,7 +18,6 @@ const cpanelInput = z.object({
   domains: list.optional(),
   policy: z.object({ allow: list, deny: list }).optional(),
 });
-const ownerAcls = z.array(str).max(200);
 
 /** API tokens: cPanel tokens of any account with the apitokens feature, WHM tokens of admins and resellers. */
 export const tokenCommands = [
@@ -31,7 +30,6 @@ export const tokenCommands = [
       z.object({ kind: z.literal('cpanel'), catalog, token: cpanelInput }),
       z.object({
         kind: z.literal('whm'),
-        ownerAcls,
         token: z.object({
           name: str,
           acls: list.optional(),
@@ -43,7 +41,7 @@ export const tokenCommands = [
     run: ({ services, actor }, i) =>
       i.kind === 'cpanel'
         ? svc.createCpanelToken(services, actor, i.catalog, i.token)
-        : svc.createWhmToken(services, actor, i.token, svc.ownerAclsOf(actor, i.ownerAcls)),
+        : svc.createWhmToken(services, actor, i.token),
   }),
   defineCommand({
     id: 'token.list',
@@ -75,7 +73,6 @@ export const tokenCommands = [
     summary: 'Change a WHM API token',
     mutates: true,
     input: z.object({
-      ownerAcls,
       token: z.object({
         name: str,
         newName: str.optional(),
@@ -84,8 +81,7 @@ export const tokenCommands = [
         whitelistIps: list.optional(),
       }),
     }),
-    run: ({ services, actor }, i) =>
-      svc.updateWhmToken(services, actor, i.token, svc.ownerAclsOf(actor, i.ownerAcls)),
+    run: ({ services, actor }, i) => svc.updateWhmToken(services, actor, i.token),
   }),
   defineCommand({
     id: 'token.details',

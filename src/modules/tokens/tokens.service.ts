@@ -13,7 +13,7 @@ import { fail } from '../../core/errors.js';
 import { newId, randomString } from '../../core/random.js';
 import { printable, validateDomain } from '../../core/validation.js';
 import type { ApiToken, Executor } from '../../db/database.js';
-import { WHM_ACLS } from '../../protocols/cpanel/whm-acls.js';
+import { aclsOfLevel, WHM_ACLS } from '../../protocols/cpanel/whm-acls.js';
 import type { Services } from '../../services.js';
 import { domainsOf } from '../accounts/accounts.repository.js';
 import { featureOn, readSettings } from '../packages/limits.js';
@@ -428,9 +428,21 @@ function checkAcls(acls: string[] | undefined, ownerAcls: readonly string[]): st
   return list;
 }
 
-/** The ACLs of an account as the token rules need them: an admin has `all`. */
-export function ownerAclsOf(actor: Actor, resellerAcls: readonly string[]): readonly string[] {
-  return actor.account.level === 'admin' ? ['all'] : resellerAcls;
+/**
+ * The privileges a new or changed token may get: the owner's (an admin has `all`), narrowed to the
+ * calling token's own list when a WHM token manages tokens, so a token can never mint a broader one.
+ */
+async function grantableAcls(services: Services, actor: Actor): Promise<readonly string[]> {
+  const own: readonly string[] = actor.account.level === 'admin' ? ['all'] : aclsOfLevel(actor.account.level);
+  if (actor.credential.kind !== 'token') return own;
+  const caller = await services.db
+    .selectFrom('api_tokens')
+    .select('acls')
+    .where('id', '=', actor.credential.id)
+    .executeTakeFirst();
+  const held = jsonList(caller?.acls ?? '[]');
+  if (held.includes('all')) return own;
+  return own.includes('all') ? held : own.filter((a) => held.includes(a));
 }
 
 /** Expands an IPv6 address to eight four-digit groups (cPanel lists them that way). */
@@ -481,9 +493,9 @@ export async function createWhmToken(
   services: Services,
   actor: Actor,
   input: WhmTokenInput,
-  ownerAcls: readonly string[],
 ): Promise<TokenCreated> {
   requireWhmOwner(actor);
+  const ownerAcls = await grantableAcls(services, actor);
   const now = services.clock.now();
   const name = checkName(input.name, 'token_name');
   const expires = expiryMs(input.expiresAt, now);
@@ -513,9 +525,9 @@ export async function updateWhmToken(
   services: Services,
   actor: Actor,
   input: WhmTokenUpdate,
-  ownerAcls: readonly string[],
 ): Promise<ApiToken> {
   requireWhmOwner(actor);
+  const ownerAcls = await grantableAcls(services, actor);
   const now = services.clock.now();
   if (input.name === '') fail('MISSING_PARAMETER', 'The “token_name” parameter is required.');
   if (input.newName !== undefined) {

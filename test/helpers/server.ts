@@ -33,6 +33,13 @@ export interface TestServer extends TestEnv {
   call(path: string, opts?: CallOptions): Promise<Answer>;
   /** Shortcut: a DA command as the admin with url-encoded POST parameters. */
   admin(path: string, params?: Record<string, string>): Promise<Answer>;
+  /** The WHM API 1 listener's loopback port (0 unless started with `whm: true`). */
+  whmPort: number;
+}
+
+export interface TestServerOptions extends TestEnvOptions {
+  /** Also start the WHM API 1 listener (its port in `whmPort`). */
+  whm?: boolean;
 }
 
 function parsePairs(body: string): { pairs: Record<string, string>; list: string[] } {
@@ -92,13 +99,19 @@ export function rawCall(port: number, path: string, opts: CallOptions = {}): Pro
 }
 
 /** A test installation with the DA API listening on a loopback port (plain HTTP). */
-export async function startTestServer(opts: TestEnvOptions = {}): Promise<TestServer> {
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const env = await createTestEnv(opts);
   const apps = buildApps(env.services, null);
   const app = apps.da;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
+  let whmPort = 0;
+  if (opts.whm) {
+    await apps.whm.listen({ host: '127.0.0.1', port: 0 });
+    const a = apps.whm.server.address();
+    whmPort = typeof a === 'object' && a ? a.port : 0;
+  }
   return {
     ...env,
     url: `http://127.0.0.1:${port}`,
@@ -107,8 +120,10 @@ export async function startTestServer(opts: TestEnvOptions = {}): Promise<TestSe
     call: (path, o) => rawCall(port, path, o),
     admin: (path, params) =>
       rawCall(port, path, { method: 'POST', auth: `admin:${ADMIN_PASSWORD}`, params: params ?? {} }),
+    whmPort,
     async close() {
       await app.close();
+      if (opts.whm) await apps.whm.close();
       await env.close();
     },
   };

@@ -43,6 +43,13 @@ export interface Config {
   dnsServerIpv6: string;
   dnsSoa: string;
   dnsZoneTemplate: string;
+  dnsApply: 'AUTO' | 'ON' | 'OFF';
+  bindZoneDir: string;
+  bindInclude: string;
+  bindCheckzone: string;
+  bindCheckconf: string;
+  bindReloadCommand: string;
+  bindReconfigCommand: string;
 }
 
 type Kind = 'string' | 'int' | 'bool' | 'listen' | 'list' | 'enum';
@@ -327,6 +334,56 @@ export const SETTINGS: readonly Setting[] = [
     default: () =>
       '@ NS {ns1}.|@ NS {ns2}.|@ A {ip}|www A {ip}|mail A {ip}|ftp A {ip}|@ AAAA {ip6}|www AAAA {ip6}|mail AAAA {ip6}|ftp AAAA {ip6}|@ MX 10 mail|@ TXT "v=spf1 a mx ip4:{ip} ~all"',
     doc: 'Records of a new zone, `NAME TYPE VALUE` separated by `|`; `{domain}`, `{ip}`, `{ip6}`, `{ns1}`, `{ns2}` and `{hostname}` are replaced, and lines using `{ip6}` are left out when there is no IPv6 address',
+  },
+  {
+    key: 'dnsApply',
+    kind: 'enum',
+    values: ['AUTO', 'ON', 'OFF'],
+    env: 'HOSTDECK_DNS_APPLY',
+    default: () => 'AUTO',
+    doc: 'Write zone files and reload BIND on every DNS change: AUTO = on when named-checkzone and named-checkconf run on this machine (otherwise off, said once in the log), ON, OFF',
+  },
+  {
+    key: 'bindZoneDir',
+    kind: 'string',
+    env: 'HOSTDECK_BIND_ZONE_DIR',
+    default: (d) => join(d, 'bind', 'zones'),
+    doc: "Directory of hostdeck's zone files, `<domain>.db`, used by hostdeck alone (a system BIND: `/etc/bind/hostdeck`)",
+  },
+  {
+    key: 'bindInclude',
+    kind: 'string',
+    env: 'HOSTDECK_BIND_INCLUDE',
+    default: (d) => join(d, 'bind', 'hostdeck-zones.conf'),
+    doc: 'The named.conf include listing the zones, for `include "…";` in named.conf (a system BIND: `/etc/bind/named.conf.hostdeck`)',
+  },
+  {
+    key: 'bindCheckzone',
+    kind: 'string',
+    env: 'HOSTDECK_BIND_CHECKZONE',
+    default: () => 'named-checkzone',
+    doc: 'named-checkzone program (name in PATH or absolute path); each zone file is checked with it before it replaces the live one',
+  },
+  {
+    key: 'bindCheckconf',
+    kind: 'string',
+    env: 'HOSTDECK_BIND_CHECKCONF',
+    default: () => 'named-checkconf',
+    doc: 'named-checkconf program; the include is checked with it before it replaces the live one',
+  },
+  {
+    key: 'bindReloadCommand',
+    kind: 'string',
+    env: 'HOSTDECK_BIND_RELOAD_COMMAND',
+    default: () => 'rndc reload {zone}',
+    doc: 'Command reloading one changed zone, words separated by spaces (run without a shell); `{zone}` is the domain',
+  },
+  {
+    key: 'bindReconfigCommand',
+    kind: 'string',
+    env: 'HOSTDECK_BIND_RECONFIG_COMMAND',
+    default: () => 'rndc reconfig',
+    doc: 'Command making BIND re-read its configuration after zones were added or removed (run without a shell)',
   },
 ];
 

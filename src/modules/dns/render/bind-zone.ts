@@ -185,6 +185,14 @@ function soaLine(soa: Soa): string {
   ].join(' ');
 }
 
+const HEADER_TAIL = ', written by hostdeck from its database; changes made here are overwritten';
+
+/** True when a file's text starts like a zone this renderer wrote (reconcile removes only those). */
+export function isRenderedZone(text: string): boolean {
+  const first = text.slice(0, text.indexOf('\n'));
+  return first.startsWith('; zone ') && first.endsWith(HEADER_TAIL);
+}
+
 const TYPE_ORDER = new Map<RecordType, number>(RECORD_TYPES.map((t, i) => [t, i]));
 
 /** Apex first, then names in byte order; within a name the types in RECORD_TYPES order. */
@@ -215,7 +223,7 @@ export function renderZone(zone: Zone): string {
     .sort(compareRecords)
     .map((r) => r.line);
   return [
-    `; zone ${origin}, written by hostdeck from its database; changes made here are overwritten`,
+    `; zone ${origin}${HEADER_TAIL}`,
     `$ORIGIN ${origin}.`,
     `$TTL ${ttl}`,
     soaLine(zone.soa),

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from './config/config.js';
 import { AppError } from './core/errors.js';
+import { cpanelServerOptions, registerCpanel } from './protocols/cpanel/router.js';
 import { registerWhm, whmServerOptions } from './protocols/cpanel/whm/router.js';
 import { encodeError } from './protocols/directadmin/encode.js';
 import {
@@ -127,27 +128,6 @@ function daApp(config: Config, services: Services, tls: TlsFiles | null): Fastif
   return app;
 }
 
-/** A listener whose protocol is not served yet answers every request with a clear 501 in cPanel's JSON shape. */
-function pendingApp(
-  config: Config,
-  services: Services,
-  tls: TlsFiles | null,
-  name: ListenerName,
-): FastifyInstance {
-  const app = Fastify(baseOptions(config, services, tls, name));
-  rawBodies(app);
-  const body = JSON.stringify({
-    data: null,
-    errors: [`The ${name} API is not implemented yet on this server`],
-    messages: null,
-    metadata: {},
-    status: 0,
-    warnings: null,
-  });
-  app.all('/*', async (_req, reply) => reply.code(501).type('application/json').send(body));
-  return app;
-}
-
 /** The WHM API 1 listener (2087): transport failures and oversized bodies are answered in WHM's JSON. */
 function whmApp(config: Config, services: Services, tls: TlsFiles | null): FastifyInstance {
   const app = Fastify({ ...baseOptions(config, services, tls, 'whm'), ...whmServerOptions(services) });
@@ -156,13 +136,26 @@ function whmApp(config: Config, services: Services, tls: TlsFiles | null): Fasti
   return app;
 }
 
+/** The cPanel user API (2083) or webmail (2096) listener: every failure is answered in cPanel's JSON. */
+function cpanelApp(
+  config: Config,
+  services: Services,
+  tls: TlsFiles | null,
+  name: 'cpanel' | 'webmail',
+): FastifyInstance {
+  const app = Fastify({ ...baseOptions(config, services, tls, name), ...cpanelServerOptions(services) });
+  rawBodies(app);
+  registerCpanel(app, services, name);
+  return app;
+}
+
 /** Builds the Fastify instances of every listener; nothing listens until main.ts says so. */
 export function buildApps(services: Services, tls: TlsFiles | null): Apps {
   const c = services.config;
   return {
     da: daApp(c, services, tls),
-    cpanel: pendingApp(c, services, tls, 'cpanel'),
-    webmail: pendingApp(c, services, tls, 'webmail'),
+    cpanel: cpanelApp(c, services, tls, 'cpanel'),
+    webmail: cpanelApp(c, services, tls, 'webmail'),
     whm: whmApp(c, services, tls),
   };
 }

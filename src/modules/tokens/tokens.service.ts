@@ -241,6 +241,15 @@ export async function createCpanelToken(
     if (!n.ok) fail('INVALID_PARAMETER', n.errors.join('; '));
     policy = n.policy;
   }
+  if (actor.credential.kind === 'token') {
+    // A token with limits could otherwise shed them by minting an unlimited one.
+    const caller = await services.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('id', '=', actor.credential.id)
+      .executeTakeFirst();
+    if (!caller || isLimited(caller)) fail('PERMISSION_DENIED', 'A token with limits cannot create tokens.');
+  }
   const token = generateToken(services);
   return services.db.transaction().execute(async (trx) => {
     const scope = await checkDomains(trx, actor, input.domains);

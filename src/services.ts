@@ -16,6 +16,8 @@ import { type Connection, connect, migrateToLatest } from './db/connect.js';
 import type { Db } from './db/database.js';
 import { WriteBatcher } from './db/write-batch.js';
 import { accountCommands } from './modules/accounts/accounts.commands.js';
+import { dnsCommands } from './modules/dns/dns.commands.js';
+import { domainCommands } from './modules/domains/domains.commands.js';
 import { keyCommands } from './modules/keys/keys.commands.js';
 import { packageCommands } from './modules/packages/packages.commands.js';
 import { tokenCommands } from './modules/tokens/tokens.commands.js';
@@ -53,7 +55,7 @@ export interface ServiceOverrides {
 /** The registry with every module's commands. */
 export function buildRegistry(): Registry {
   const r = new Registry();
-  r.register(...accountCommands, ...packageCommands, ...keyCommands, ...tokenCommands);
+  r.register(...accountCommands, ...packageCommands, ...keyCommands, ...domainCommands, ...dnsCommands, ...tokenCommands);
   return r;
 }
 

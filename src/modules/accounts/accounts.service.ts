@@ -28,6 +28,8 @@ import {
   type Settings,
   unlimitedSettings,
 } from '../packages/limits.js';
+import { kickApplier } from '../dns/dns.service.js';
+import { deleteAccountDomains, insertDomain } from '../domains/domains.service.js';
 import { findPackage } from '../packages/packages.service.js';
 import * as repo from './accounts.repository.js';
 
@@ -208,11 +210,8 @@ export async function createAccount(
       await checkAllocation(trx, creator, settings);
       if (domain && (await repo.findDomain(trx, domain))) fail('DOMAIN_TAKEN', `${domain} already exists`);
       await repo.insert(trx, account);
-      if (domain)
-        await trx
-          .insertInto('domains')
-          .values({ id: newId(services.random), account_id: account.id, name: domain, created_at: now })
-          .execute();
+      // The main domain gets its zone, and the name checks, like any domain added later.
+      if (domain) await insertDomain(trx, services, account, domain, 'main', {}, now);
       await record(
         trx,
         actor,
@@ -238,6 +237,7 @@ export async function createAccount(
     if (isUniqueViolation(e)) fail('USERNAME_TAKEN', `${username} or ${domain} already exists`);
     throw e;
   }
+  if (domain) kickApplier(services);
   return account;
 }
 
@@ -278,6 +278,7 @@ export async function deleteAccounts(
       for (const acc of await subtree(trx, t)) {
         if (acc.id === actor.authenticated.id)
           fail('CANNOT_MODIFY_SELF', 'You cannot delete the account you are logged in with');
+        await deleteAccountDomains(trx, acc.id, now);
         await repo.deleteAccountRows(trx, acc.id);
         deleted.push(acc.username);
         await record(trx, actor, { command: `account.${acc.level}.delete`, target: acc.username }, now);
@@ -294,6 +295,7 @@ export async function deleteAccounts(
       }
     }
   });
+  kickApplier(services);
   return deleted;
 }
 

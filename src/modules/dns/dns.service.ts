@@ -139,12 +139,15 @@ export async function createZone(
 
 /** Deletes the zones of these origins (those that exist), each with its outbox row. */
 export async function deleteZonesByOrigin(trx: Executor, origins: string[], now: number): Promise<void> {
-  if (origins.length === 0) return;
-  const zones = await trx
-    .selectFrom('dns_zones')
-    .select(['id', 'origin'])
-    .where('origin', 'in', origins)
-    .execute();
+  const zones: { id: string; origin: string }[] = [];
+  for (let i = 0; i < origins.length; i += 500)
+    zones.push(
+      ...(await trx
+        .selectFrom('dns_zones')
+        .select(['id', 'origin'])
+        .where('origin', 'in', origins.slice(i, i + 500))
+        .execute()),
+    );
   await repo.deleteZones(
     trx,
     zones.map((z) => z.id),

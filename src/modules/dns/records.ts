@@ -234,8 +234,14 @@ function relativeHost(target: string, origin: string): string {
 /** A record's value in DirectAdmin's presentation (what `value` shows and `combined` carries). */
 export function displayValue(r: DnsRecord, origin: string): string {
   switch (r.type) {
-    case 'TXT':
+    case 'TXT': {
+      // One plain string is shown as sent (lexicon compares it with what it created); several strings,
+      // or one that starts or ends with a quote, are shown quoted so that reading the value back gives
+      // the same strings.
+      const only = r.data.length === 1 ? (r.data[0] ?? '') : undefined;
+      if (only !== undefined && !/^"|"$/.test(only)) return only;
       return r.data.map(quoteTxt).join(' ');
+    }
     case 'MX':
       return `${r.data[0]} ${relativeHost(r.data[1] ?? '', origin)}`;
     case 'CAA':

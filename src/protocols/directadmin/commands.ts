@@ -3,6 +3,14 @@ import type { Account } from '../../db/database.js';
 import type { PasswordInput } from '../../modules/accounts/accounts.service.js';
 import { hasAnySettingField, type PackageKind, parseSettings } from '../../modules/packages/limits.js';
 import { checked, type DaCommand, type DaContext, exec, need, requireLevel } from './context.js';
+import { dnsAdminCommand, dnsControlCommand } from './dns.js';
+import {
+  additionalDomainsCommand,
+  domainCommand,
+  domainOwnersCommand,
+  domainPointerCommand,
+  subdomainsCommand,
+} from './domains.js';
 import { loginKeysCommand, showMessagesCommand } from './login-keys.js';
 
 export type { DaCommand, DaContext } from './context.js';
@@ -311,6 +319,13 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
       return { kind: 'list', items: await exec<string[]>(ctx, 'domain.list', {}) };
     },
   },
+  CMD_API_DOMAIN: domainCommand,
+  CMD_API_ADDITIONAL_DOMAINS: additionalDomainsCommand,
+  CMD_API_SUBDOMAINS: subdomainsCommand,
+  CMD_API_DOMAIN_POINTER: domainPointerCommand,
+  CMD_API_DOMAIN_OWNERS: domainOwnersCommand,
+  CMD_API_DNS_CONTROL: dnsControlCommand,
+  CMD_API_DNS_ADMIN: dnsAdminCommand,
 };
 
 /** Finds the handler for a path name: `CMD_API_X`, or the browser name `CMD_X` of the same command. */

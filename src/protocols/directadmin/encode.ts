@@ -3,7 +3,9 @@ export type DaAnswer =
   | { kind: 'action'; text: string; details?: string; extra?: Record<string, string> }
   | { kind: 'list'; items: string[] }
   | { kind: 'record'; data: Record<string, string> /** A different body for `json=yes`. */; json?: unknown }
-  | { kind: 'empty' };
+  | { kind: 'empty' }
+  /** A body sent as is, as text/plain (a raw zone listing). */
+  | { kind: 'text'; body: string };
 
 /** Percent-encodes like PHP's urlencode, but with %20: every client parser seen decodes both. */
 export function daEncode(s: string): string {
@@ -42,6 +44,8 @@ export function encodeAnswer(a: DaAnswer, json: boolean): Encoded {
         return { body: JSON.stringify(a.json ?? a.data), contentType: JSON_TYPE };
       case 'empty':
         return { body: '{}', contentType: JSON_TYPE };
+      case 'text':
+        return { body: JSON.stringify({ text: a.body }), contentType: JSON_TYPE };
     }
   }
   switch (a.kind) {
@@ -61,6 +65,8 @@ export function encodeAnswer(a: DaAnswer, json: boolean): Encoded {
       return { body: encodePairs(Object.entries(a.data)), contentType: TEXT };
     case 'empty':
       return { body: '', contentType: TEXT };
+    case 'text':
+      return { body: a.body, contentType: TEXT };
   }
 }
 

@@ -272,5 +272,7 @@ function redactAnswer(a: DaAnswer, r: Redactor): DaAnswer {
       return { kind: 'record', data: r.record(a.data) };
     case 'empty':
       return a;
+    case 'text':
+      return { kind: 'text', body: r.text(a.body) };
   }
 }

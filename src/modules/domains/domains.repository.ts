@@ -1,0 +1,86 @@
+import type { Executor } from '../../db/database.js';
+
+export function domainByName(db: Executor, name: string) {
+  return db.selectFrom('domains').selectAll().where('name', '=', name).executeTakeFirst();
+}
+
+export function domainsOfAccount(db: Executor, accountId: string) {
+  return db.selectFrom('domains').selectAll().where('account_id', '=', accountId).orderBy('name').execute();
+}
+
+export async function countOf(
+  db: Executor,
+  table: 'domains' | 'subdomains' | 'domain_pointers',
+  accountId: string,
+): Promise<number> {
+  const r = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('account_id', '=', accountId)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export function subdomainsOf(db: Executor, domainId: string) {
+  return db.selectFrom('subdomains').selectAll().where('domain_id', '=', domainId).orderBy('label').execute();
+}
+
+export function pointersOf(db: Executor, domainId: string) {
+  return db
+    .selectFrom('domain_pointers')
+    .selectAll()
+    .where('domain_id', '=', domainId)
+    .orderBy('name')
+    .execute();
+}
+
+/**
+ * The account that holds `name` in the installation's one namespace of host names (a domain, a
+ * pointer, a subdomain or a zone received from elsewhere), if any.
+ */
+export async function holderOf(db: Executor, name: string): Promise<string | undefined> {
+  const d = await db.selectFrom('domains').select('account_id').where('name', '=', name).executeTakeFirst();
+  if (d) return d.account_id;
+  const p = await db
+    .selectFrom('domain_pointers')
+    .select('account_id')
+    .where('name', '=', name)
+    .executeTakeFirst();
+  if (p) return p.account_id;
+  const s = await db
+    .selectFrom('subdomains')
+    .select('account_id')
+    .where('fqdn', '=', name)
+    .executeTakeFirst();
+  if (s) return s.account_id;
+  const z = await db
+    .selectFrom('dns_zones')
+    .select('account_id')
+    .where('origin', '=', name)
+    .executeTakeFirst();
+  return z?.account_id;
+}
+
+/** The accounts holding a domain or pointer that is a parent of `name` (not counting the top-level label). */
+export async function parentHolders(db: Executor, name: string): Promise<string[]> {
+  const labels = name.split('.');
+  const parents: string[] = [];
+  for (let i = 1; i < labels.length - 1; i++) parents.push(labels.slice(i).join('.'));
+  if (parents.length === 0) return [];
+  const d = await db.selectFrom('domains').select('account_id').where('name', 'in', parents).execute();
+  const p = await db
+    .selectFrom('domain_pointers')
+    .select('account_id')
+    .where('name', 'in', parents)
+    .execute();
+  return [...d, ...p].map((r) => r.account_id);
+}
+
+/** Locks the account's row until commit, so limit checks of one account run one after the other. */
+export async function lockAccount(db: Executor, accountId: string): Promise<void> {
+  await db
+    .updateTable('accounts')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', accountId)
+    .execute();
+}

@@ -1,44 +1,37 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../../../auth/actor.js';
-import { verifyPasswordLogin } from '../../../auth/verify.js';
+import { jsonList } from '../../../auth/key-auth.js';
 import type { Services } from '../../../services.js';
-import { parseBasicAuth, type Redactor } from '../../http.js';
+import { authenticateCpanel, type CpanelAuthFailure } from '../auth.js';
+import { sendAccessDenied } from './envelope.js';
 
 /** Who a WHM request runs as, and the ACL list of the token it carried (absent for a password). */
 export type WhmAuth =
   | { ok: true; actor: Actor; tokenAcls?: readonly string[] }
-  | { ok: false; reason: string; username?: string };
+  | { ok: false; reason: string; refusal?: CpanelAuthFailure };
 
 /**
- * Authenticates a WHM request: Basic `user:password` through the password pipeline (brute-force monitor,
- * suspension). Only admins and resellers reach WHM; a cPanel user's own good credentials are refused
- * exactly like bad ones, as cpsrvd does on 2087. DirectAdmin's `owner|user` login-as is no WHM form and is
- * refused too.
+ * Authenticates a WHM request through the shared cPanel pipeline (`whm user:TOKEN` or Basic
+ * `user:password`, brute-force monitor, token expiry, whitelist and owner suspension), then admits only
+ * admins and resellers: a cPanel user's own good credentials are refused exactly like bad ones, as
+ * cpsrvd does on 2087.
  */
-export async function authenticateWhm(
-  services: Services,
-  req: FastifyRequest,
-  ip: string,
-  redactor: Redactor,
-): Promise<WhmAuth> {
-  const header = req.headers.authorization;
-  if (header === undefined) return { ok: false, reason: 'no_credentials' };
-  const basic = parseBasicAuth(header);
-  if (!basic) return { ok: false, reason: 'malformed' };
-  redactor.secret(basic.password);
-  const outcome = await verifyPasswordLogin(services, {
-    username: basic.username,
-    secret: basic.password,
-    ip,
-  });
-  if (!outcome.ok) return { ok: false, reason: outcome.reason, username: outcome.username };
-  return admitWhm(outcome.actor);
+export async function authenticateWhm(services: Services, req: FastifyRequest): Promise<WhmAuth> {
+  const outcome = await authenticateCpanel(services, req, 'whm');
+  if (!outcome.ok) return { ok: false, reason: 'refused', refusal: outcome };
+  return admitWhm(outcome.actor, outcome.token ? jsonList(outcome.token.acls) : undefined);
 }
 
 /** The WHM-specific checks after a credential verified: no login-as, admin or reseller level. */
 export function admitWhm(actor: Actor, tokenAcls?: readonly string[]): WhmAuth {
-  const username = actor.authenticated.username;
-  if (actor.account.id !== actor.authenticated.id) return { ok: false, reason: 'login_as', username };
-  if (actor.account.level === 'user') return { ok: false, reason: 'not_reseller', username };
+  if (actor.account.id !== actor.authenticated.id) return { ok: false, reason: 'login_as' };
+  if (actor.account.level === 'user') return { ok: false, reason: 'not_reseller' };
   return tokenAcls ? { ok: true, actor, tokenAcls } : { ok: true, actor };
+}
+
+/** Sends a refusal: the pipeline's own answer when it made one, else WHM's "Access denied". */
+export function sendRefusal(reply: FastifyReply, auth: { refusal?: CpanelAuthFailure }): FastifyReply {
+  const r = auth.refusal;
+  if (!r) return sendAccessDenied(reply);
+  return reply.code(r.status).headers(r.headers).type(r.contentType).send(r.body);
 }

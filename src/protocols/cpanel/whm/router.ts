@@ -7,7 +7,7 @@ import type { Services } from '../../../services.js';
 import { clientIp, Redactor } from '../../http.js';
 import { readParams } from '../../params.js';
 import { effectiveAcls } from '../whm-acls.js';
-import { authenticateWhm } from './auth.js';
+import { authenticateWhm, sendRefusal } from './auth.js';
 import {
   JSON_TYPE,
   sendAccessDenied,
@@ -105,10 +105,10 @@ export function registerWhm(app: FastifyInstance, services: Services): void {
     const redactor = new Redactor();
     try {
       // Authentication comes first: an anonymous caller learns nothing, not even which paths exist.
-      const auth = await authenticateWhm(services, req, ip, redactor);
+      const auth = await authenticateWhm(services, req);
       if (!auth.ok) {
-        debugRefusal(ip, auth.reason, auth.username ? redactor.text(auth.username.slice(0, 64)) : undefined);
-        return sendAccessDenied(reply);
+        debugRefusal(ip, auth.reason);
+        return sendRefusal(reply, auth);
       }
       if (fn === null)
         throw new AppError('UNKNOWN_COMMAND', 'WHM API 1 is served at /json-api/<function>?api.version=1');
@@ -117,6 +117,8 @@ export function registerWhm(app: FastifyInstance, services: Services): void {
       const acls = effectiveAcls(auth.actor.account.level, auth.tokenAcls);
       checkAcl(acls, fn);
       const params = await readParams(req.url, req.headers['content-type'], req.body as Buffer | undefined);
+      // Remembers the values of secret-named parameters, so no failure reason can echo one.
+      redactor.params(params);
       // Version 1 is what this adapter speaks; a client asking for the legacy format would misread it.
       const version = params.get('api.version');
       if (version !== undefined && version !== '1')

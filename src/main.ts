@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApps, type ListenerName } from './app.js';
+import { startDnsApplier } from './apply/dns-applier.js';
 import { type Config, formatListen, type Listen } from './config/config.js';
 import type { Services } from './services.js';
 import {
@@ -89,6 +90,8 @@ export async function startServer(
       addresses[name] = await listen(real[name], name, l);
       started.push(real[name]);
     }
+    // After listening, so a start that fails to bind has touched no BIND file.
+    await startDnsApplier(config, svc.applier, svc.logger);
     let closing: Promise<void> | undefined;
     const close = () => {
       // Fastify's close stops accepting at once, answers requests that arrive on open keep-alive
@@ -96,6 +99,8 @@ export async function startServer(
       // the database go.
       closing ??= (async () => {
         await Promise.allSettled(started.map((a) => a.close()));
+        // Requests are answered, so no more kicks come; a pass in flight finishes, pending rows wait.
+        await svc.applier?.stop();
         if (!services) await svc.close();
       })();
       return closing;

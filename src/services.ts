@@ -1,4 +1,6 @@
 import { type Logger, pino } from 'pino';
+import type { Applier } from './apply/applier.js';
+import { createDnsApplier } from './apply/dns-applier.js';
 import type { BfmPolicy } from './auth/bfm.js';
 import { CredentialCache } from './auth/credential-cache.js';
 import { KeyUsageRecorder } from './auth/key-usage.js';
@@ -40,6 +42,11 @@ export interface Services {
   keyUsage: KeyUsageRecorder;
   /** Group commit for small guarded writes (SQLite only; null on PostgreSQL). */
   writeBatch: WriteBatcher | null;
+  /**
+   * Writes zone files and reloads BIND from the outbox (absent when `dnsApply` is OFF). Call `kick()`
+   * after committing a zone change; the server starts it (see apply/dns-applier.ts), elsewhere kicks are ignored.
+   */
+  applier?: Applier;
   close(): Promise<void>;
 }
 
@@ -86,11 +93,13 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   }
   const logger = overrides.logger ?? pino({ level: config.debug > 0 ? 'debug' : 'info' });
   const keyUsage = new KeyUsageRecorder(conn.db, logger);
+  const clock = overrides.clock ?? systemClock;
+  const applier = createDnsApplier(config, conn.db, conn.dialect, logger, clock);
   return {
     config,
     db: conn.db,
     dialect: conn.dialect,
-    clock: overrides.clock ?? systemClock,
+    clock,
     random: overrides.random ?? cryptoRandom,
     hasher: createPasswordHasher(hasherOpts),
     logger,
@@ -106,7 +115,9 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     keyDigest: keyDigester(secret),
     keyUsage,
     writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db) : null,
+    ...(applier ? { applier } : {}),
     close: async () => {
+      await applier?.stop();
       await keyUsage.flush();
       await conn.close();
     },

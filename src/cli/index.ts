@@ -491,6 +491,26 @@ export function buildCli(): Command {
         out(`unblocked ${kind} ${key}`);
       });
     });
+  program
+    .command('reconcile')
+    .description(
+      'rebuild every zone file and the BIND include from the database, remove zone files of deleted zones, reload BIND',
+    )
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        if (!s.applier)
+          throw new CliError('DNS applying is off (dnsApply=OFF): there is nothing to reconcile');
+        const r = await s.applier.reconcile();
+        const zones = r.written + r.unchanged;
+        const failed = r.errors.size ? `, ${r.errors.size} failed` : '';
+        out(
+          `reconciled ${zones} zone${zones === 1 ? '' : 's'}: ${r.written} written, ${r.unchanged} unchanged, ${r.removed} removed${failed}`,
+        );
+        for (const [zone, err] of r.errors) process.stderr.write(`hostdeck: ${zone}: ${err}\n`);
+        if (r.errors.size) process.exitCode = 1;
+      });
+    });
   oneLineErrors(program, 'hostdeck');
   return program;
 }

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests drive for real (openssl/mkpasswd/htpasswd cross-check imported password hashes).
-PACKAGES=(openssl whois apache2-utils)
+# Debian packages the tests drive for real (openssl/mkpasswd/htpasswd cross-check imported password hashes;
+# named, named-checkzone, rndc and dig serve and check the zones hostdeck writes).
+PACKAGES=(openssl whois apache2-utils bind9 bind9-utils dnsutils)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,4 +27,4 @@ npm run build
 echo "test:all: tests on SQLite"
 npx vitest run
 echo "test:all: database tests on PostgreSQL"
-HOSTDECK_TEST_DB=postgres npx vitest run test/api test/cli
+HOSTDECK_TEST_DB=postgres npx vitest run test/api test/cli test/services

@@ -24,6 +24,7 @@ import {
 } from '../../modules/tokens/tokens.service.js';
 import type { Services } from '../../services.js';
 import { clientIp, parseBasicAuth } from '../http.js';
+import { policyName } from './uapi.js';
 
 export type CpanelListener = 'cpanel' | 'whm' | 'webmail';
 
@@ -325,7 +326,7 @@ export function tokenMayRun(
   const t = use.token;
   let refusal: TokenRefusal | null = null;
   if (t.readonly && mutates) refusal = 'readonly';
-  else if (actor.credential.policy && !commandAllowed(t, command, catalog, actor.account.level))
+  else if (actor.credential.policy && !commandAllowed(t, policyName(command), catalog, actor.account.level))
     refusal = 'command';
   if (!refusal) return null;
   services.keyUsage.record({

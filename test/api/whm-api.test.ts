@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WHM_FUNCTIONS } from '../../src/protocols/cpanel/whm/functions.js';
-import { WHM_FUNCTION_ACLS } from '../../src/protocols/cpanel/whm-acls.js';
+import { RESELLER_ACLS, WHM_FUNCTION_ACLS } from '../../src/protocols/cpanel/whm-acls.js';
 import {
   type Answer,
   authOf,
@@ -29,7 +29,8 @@ interface WhmCall {
 /** Calls a WHM function on the WHM listener (GET by default, parameters in the query). */
 function whm(s: TestServer, fn: string, o: WhmCall = {}): Promise<Answer> {
   const opts: CallOptions = { method: o.method ?? 'GET' };
-  if (o.auth !== null) opts.auth = o.auth ?? ADMIN;
+  // A token request carries its own Authorization header instead of the admin's password.
+  if (!o.headers?.authorization) opts.auth = o.auth ?? ADMIN;
   if (o.params) opts.params = o.params;
   if (o.body !== undefined) opts.body = o.body;
   if (o.headers) opts.headers = o.headers;
@@ -696,6 +697,211 @@ describe('WHM API 1', () => {
         403,
       );
       expect(await urls()).toBe(0);
+    });
+  });
+
+  describe('API tokens', () => {
+    const tokenSnapshot = async () =>
+      `${await snapshot(s.services)}${JSON.stringify(
+        await s.services.db.selectFrom('api_tokens').selectAll().orderBy('id').execute(),
+      )}`;
+    async function refusedKeepsTokens(fn: string, o: WhmCall, reason: RegExp, status = 200) {
+      const before = await tokenSnapshot();
+      failed(await whm(s, fn, o), fn, reason, status);
+      expect(await tokenSnapshot(), `${fn} ${JSON.stringify(o.params)}`).toBe(before);
+    }
+    const create = async (params: Record<string, string>, auth = ADMIN) =>
+      ok(await whm(s, 'api_token_create', { auth, params }), 'api_token_create').data as {
+        token: string;
+        name: string;
+        acls: string[];
+        whitelist_ips: string[] | null;
+        expires_at: number | null;
+        create_time: number;
+      };
+    const withToken = (user: string, token: string) => ({
+      headers: { authorization: `whm ${user}:${token}` },
+    });
+
+    it('creates a token shown once, with all of the owner’s privileges by default', async () => {
+      const t = await create({ token_name: 'billing' });
+      expect(t.token).toMatch(/^[0-9A-Z]{32}$/);
+      expect(t).toMatchObject({ name: 'billing', acls: ['all'], whitelist_ips: null, expires_at: null });
+      expect(Math.abs(t.create_time - Date.now() / 1000)).toBeLessThan(120);
+      const rows = await s.services.db.selectFrom('api_tokens').selectAll().execute();
+      expect(JSON.stringify(rows)).not.toContain(t.token);
+      // The token works in place of the password.
+      ok(await whm(s, 'createacct', { params: FRED, ...withToken('admin', t.token) }), 'createacct');
+      expect(await daUsers(s)).toEqual(['admin', 'fred']);
+    });
+
+    it('takes acl-N and whitelist_ip-N lists, and the token may run only what its ACLs allow', async () => {
+      const future = Math.floor(Date.now() / 1000) + 86400;
+      const t = await create({
+        token_name: 'lister',
+        'acl-0': 'list-accts',
+        'acl-1': 'suspend-acct',
+        'whitelist_ip-0': '127.0.0.1',
+        'whitelist_ip-1': '2001:db8::/64',
+        expires_at: String(future),
+      });
+      expect(t).toMatchObject({
+        acls: ['list-accts', 'suspend-acct'],
+        whitelist_ips: ['127.0.0.1', '2001:0db8:0000:0000:0000:0000:0000:0000/64'],
+        expires_at: future,
+      });
+      ok(await whm(s, 'listaccts', withToken('admin', t.token)), 'listaccts');
+      const before = await tokenSnapshot();
+      const denied = await whm(s, 'createacct', { params: FRED, ...withToken('admin', t.token) });
+      failed(denied, 'createacct', /needs the create-acct privilege/, 403);
+      expect(await tokenSnapshot()).toBe(before);
+      const app = ok(await whm(s, 'applist', withToken('admin', t.token)), 'applist');
+      expect((app.data as { app: string[] }).app).toEqual([
+        'accountsummary',
+        'applist',
+        'listaccts',
+        'suspendacct',
+        'unsuspendacct',
+        'version',
+      ]);
+    });
+
+    it('lists tokens keyed by name with ACLs as a map, updates and revokes them', async () => {
+      const a = await create({ token_name: 'one', acl: 'list-accts' });
+      await create({ token_name: 'two' });
+      const listed = await whm(s, 'api_token_list');
+      const list = ok(listed, 'api_token_list');
+      const tokens = (list.data as { tokens: Record<string, { acls: Record<string, number> }> }).tokens;
+      expect(Object.keys(tokens).sort()).toEqual(['one', 'two']);
+      expect(tokens.one).toMatchObject({ name: 'one', expires_at: null, whitelist_ips: null });
+      expect(tokens.one?.acls['list-accts']).toBe(1);
+      expect(tokens.one?.acls['create-acct']).toBe(0);
+      expect(tokens.two?.acls.all).toBe(1);
+      expect(listed.body).not.toContain(a.token);
+
+      const up = ok(
+        await whm(s, 'api_token_update', {
+          params: { token_name: 'one', new_name: 'uno', 'acl-0': 'create-acct', whitelist_ip: '127.0.0.0/8' },
+        }),
+        'api_token_update',
+      );
+      expect(up.data).toMatchObject({ name: 'uno', acls: ['create-acct'], whitelist_ips: ['127.0.0.0/8'] });
+      expect(up.data).not.toHaveProperty('token');
+      // The value stays; the privileges are the new ones.
+      ok(await whm(s, 'createacct', { params: FRED, ...withToken('admin', a.token) }), 'createacct');
+      failed(await whm(s, 'listaccts', withToken('admin', a.token)), 'listaccts', /list-accts/, 403);
+      // Omitting acl keeps the privileges it has.
+      const renamed = ok(
+        await whm(s, 'api_token_update', { params: { token_name: 'uno', new_name: 'one' } }),
+        'api_token_update',
+      );
+      expect((renamed.data as { acls: string[] }).acls).toEqual(['create-acct']);
+      ok(
+        await whm(s, 'api_token_update', { params: { token_name: 'one', whitelist_ip: 'any' } }),
+        'api_token_update',
+      );
+
+      const details = ok(
+        await whm(s, 'api_token_get_details', { params: { token: a.token } }),
+        'api_token_get_details',
+      );
+      expect(details.data).toMatchObject({ name: 'one', acls: ['create-acct'], whitelist_ips: null });
+      const unknown = ok(
+        await whm(s, 'api_token_get_details', { params: { token: 'A'.repeat(32) } }),
+        'api_token_get_details',
+      );
+      expect(unknown.data).toBeUndefined();
+
+      const rev = ok(
+        await whm(s, 'api_token_revoke', { params: { 'token_name-1': 'one', 'token_name-2': 'two' } }),
+        'api_token_revoke',
+      );
+      expect(rev.data).toBeUndefined();
+      expect(
+        (ok(await whm(s, 'api_token_list'), 'api_token_list').data as { tokens: object }).tokens,
+      ).toEqual({});
+      const refused = await whm(s, 'version', withToken('admin', a.token));
+      expect(refused.status).toBe(403);
+      expect(refused.json()).toMatchObject({ cpanelresult: { error: 'Access denied' } });
+    });
+
+    it('refuses bad token input and changes nothing', async () => {
+      await create({ token_name: 'taken' });
+      const past = String(Math.floor(Date.now() / 1000) - 60);
+      await refusedKeepsTokens('api_token_create', { params: { token_name: 'taken' } }, /already exists/);
+      await refusedKeepsTokens('api_token_create', {}, /token_name/);
+      await refusedKeepsTokens('api_token_create', { params: { token_name: 'bad name' } }, /token_name/);
+      await refusedKeepsTokens('api_token_create', { params: { token_name: 'x'.repeat(51) } }, /token_name/);
+      await refusedKeepsTokens(
+        'api_token_create',
+        { params: { token_name: 'n', acl: 'fly' } },
+        /Invalid ACL/,
+      );
+      await refusedKeepsTokens(
+        'api_token_create',
+        { params: { token_name: 'n', expires_at: past } },
+        /future/,
+      );
+      await refusedKeepsTokens(
+        'api_token_create',
+        { params: { token_name: 'n', expires_at: 'soon' } },
+        /Unix time/,
+      );
+      await refusedKeepsTokens(
+        'api_token_create',
+        { params: { token_name: 'n', whitelist_ip: '10.0.0.300' } },
+        /not a valid IP/,
+      );
+      await refusedKeepsTokens('api_token_update', { params: { token_name: 'ghost', acl: 'all' } }, /ghost/);
+      await refusedKeepsTokens(
+        'api_token_update',
+        { params: { token_name: 'taken', new_name: 'taken' } },
+        /different/,
+      );
+      await refusedKeepsTokens(
+        'api_token_update',
+        { params: { token_name: 'taken', acl: 'nope' } },
+        /Invalid ACL/,
+      );
+      await refusedKeepsTokens('api_token_revoke', { params: { token_name: 'ghost' } }, /ghost/);
+      await refusedKeepsTokens('api_token_revoke', {}, /token_name/);
+      await refusedKeepsTokens('api_token_get_details', {}, /token is required/);
+    });
+
+    it('a reseller’s tokens never exceed the reseller, and a token never mints a broader one', async () => {
+      await createAccount(s, 'reseller', 'res1');
+      const RES = authOf('res1');
+      const t = await create({ token_name: 'mine' }, RES);
+      expect(t.acls).toEqual([...RESELLER_ACLS]);
+      await refusedKeepsTokens(
+        'api_token_create',
+        { auth: RES, params: { token_name: 'root', acl: 'all' } },
+        /all/,
+        403,
+      );
+      const narrow = await create({
+        token_name: 'narrow',
+        'acl-0': 'manage-api-tokens',
+        'acl-1': 'list-accts',
+      });
+      const before = await tokenSnapshot();
+      const wider = await whm(s, 'api_token_create', {
+        params: { token_name: 'wider', acl: 'create-acct' },
+        ...withToken('admin', narrow.token),
+      });
+      failed(wider, 'api_token_create', /create-acct/, 403);
+      expect(await tokenSnapshot()).toBe(before);
+      const same = ok(
+        await whm(s, 'api_token_create', {
+          params: { token_name: 'same' },
+          ...withToken('admin', narrow.token),
+        }),
+        'api_token_create',
+      );
+      expect((same.data as { acls: string[] }).acls.sort()).toEqual(['list-accts', 'manage-api-tokens']);
+      // Each account lists only its own tokens.
+      const resList = ok(await whm(s, 'api_token_list', { auth: RES }), 'api_token_list');
+      expect(Object.keys((resList.data as { tokens: object }).tokens)).toEqual(['mine']);
     });
   });
 

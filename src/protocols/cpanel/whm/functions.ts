@@ -2,7 +2,7 @@ import type { Actor } from '../../../auth/actor.js';
 import { AppError, fail } from '../../../core/errors.js';
 import { randomString } from '../../../core/random.js';
 import { printable } from '../../../core/validation.js';
-import type { Account, Level } from '../../../db/database.js';
+import type { Account, ApiToken, Level } from '../../../db/database.js';
 import {
   LIMIT_FIELDS,
   limitValue,
@@ -10,9 +10,10 @@ import {
   parseSettings,
   type Settings,
 } from '../../../modules/packages/limits.js';
+import { type TokenCreated, tokenLists } from '../../../modules/tokens/tokens.service.js';
 import type { Services } from '../../../services.js';
 import type { Params } from '../../params.js';
-import { aclAllows, WHM_FUNCTION_ACLS } from '../whm-acls.js';
+import { aclAllows, WHM_ACLS, WHM_FUNCTION_ACLS } from '../whm-acls.js';
 import type { WhmAnswer } from './envelope.js';
 
 /** What a WHM function receives. */
@@ -523,6 +524,96 @@ async function createUserSession(ctx: WhmContext): Promise<WhmAnswer> {
   return { data: { expires: Math.floor(made.expiresAt / 1000), service, url: made.url } };
 }
 
+/** Every value of a repeatable parameter: `name` repeated, or `name-0`, `name-1`… (cPanel's form). */
+function listParam(p: Params, name: string): string[] | undefined {
+  const found: [number, string][] = [];
+  for (const k of p.keys()) {
+    if (k === name) for (const v of p.all(k)) found.push([-1, v]);
+    const m = /^(.+)-(\d{1,4})$/.exec(k);
+    if (m && m[1] === name) for (const v of p.all(k)) found.push([Number(m[2]), v]);
+  }
+  if (found.length === 0) return undefined;
+  return found.sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+}
+
+/** `expires_at`: Unix seconds, 0 for never; absent stays undefined. */
+function expiresParam(p: Params): number | undefined {
+  const v = opt(p, 'expires_at');
+  if (v === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(v.trim()))
+    fail('INVALID_PARAMETER', 'The “expires_at” value must be a Unix time in seconds.');
+  return Number(v.trim());
+}
+
+const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+
+/** A token as api_token_create/update/get_details show it (never its value or digest). */
+function tokenView(t: ApiToken) {
+  const { acls, whitelistIps } = tokenLists(t);
+  return {
+    name: t.name,
+    create_time: seconds(t.created_at),
+    expires_at: seconds(t.expires_at),
+    acls,
+    whitelist_ips: whitelistIps.length ? whitelistIps : null,
+  };
+}
+
+async function apiTokenCreate(ctx: WhmContext): Promise<WhmAnswer> {
+  const p = ctx.params;
+  const created = await exec<TokenCreated>(ctx, 'token.create', {
+    kind: 'whm',
+    token: {
+      name: req(p, 'token_name'),
+      acls: listParam(p, 'acl'),
+      expiresAt: expiresParam(p),
+      whitelistIps: listParam(p, 'whitelist_ip'),
+    },
+  });
+  return { data: { token: created.token, ...tokenView(created.row) } };
+}
+
+async function apiTokenList(ctx: WhmContext): Promise<WhmAnswer> {
+  const rows = await exec<ApiToken[]>(ctx, 'token.list', { kind: 'whm' });
+  const tokens: Record<string, unknown> = {};
+  for (const t of rows) {
+    const view = tokenView(t);
+    // Here cPanel lists the ACLs as a map of every privilege to 1 or 0, unlike create and update.
+    const held = new Set(view.acls);
+    tokens[t.name] = { ...view, acls: Object.fromEntries(WHM_ACLS.map((a) => [a, held.has(a) ? 1 : 0])) };
+  }
+  return { data: { tokens } };
+}
+
+async function apiTokenUpdate(ctx: WhmContext): Promise<WhmAnswer> {
+  const p = ctx.params;
+  // An update changes what it is given: omitting `acl` keeps the token's privileges rather than
+  // widening them to everything the owner has.
+  const row = await exec<ApiToken>(ctx, 'token.update', {
+    token: {
+      name: req(p, 'token_name'),
+      newName: opt(p, 'new_name'),
+      acls: listParam(p, 'acl'),
+      expiresAt: expiresParam(p),
+      whitelistIps: listParam(p, 'whitelist_ip'),
+    },
+  });
+  return { data: tokenView(row) };
+}
+
+async function apiTokenRevoke(ctx: WhmContext): Promise<WhmAnswer> {
+  const names = listParam(ctx.params, 'token_name') ?? [];
+  if (names.length === 0) fail('MISSING_PARAMETER', 'The “token_name” parameter is required.');
+  await exec(ctx, 'token.revoke', { kind: 'whm', names, strict: true });
+  return {};
+}
+
+async function apiTokenGetDetails(ctx: WhmContext): Promise<WhmAnswer> {
+  const t = await exec<ApiToken | null>(ctx, 'token.details', { token: req(ctx.params, 'token') });
+  // An unknown, expired or revoked value answers with metadata only, like cPanel.
+  return t ? { data: tokenView(t) } : {};
+}
+
 /** The WHM API 1 functions served, by name. Each needs the privilege WHM_FUNCTION_ACLS gives it. */
 export const WHM_FUNCTIONS: Record<string, WhmFunction> = {
   version: {
@@ -565,6 +656,11 @@ export const WHM_FUNCTIONS: Record<string, WhmFunction> = {
   changepackage: { uses: ['account.modify'], run: changepackage },
   modifyacct: { uses: ['account.config.show', 'account.modify'], run: modifyacct },
   create_user_session: { uses: ['account.loginurl.create'], run: createUserSession },
+  api_token_create: { uses: ['token.create'], run: apiTokenCreate },
+  api_token_list: { uses: ['token.list'], run: apiTokenList },
+  api_token_update: { uses: ['token.update'], run: apiTokenUpdate },
+  api_token_revoke: { uses: ['token.revoke'], run: apiTokenRevoke },
+  api_token_get_details: { uses: ['token.details'], run: apiTokenGetDetails },
 };
 
 /** The function of a name, if served (own properties only: `constructor` is no function). */

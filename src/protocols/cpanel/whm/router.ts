@@ -22,6 +22,8 @@ import { checkAcl, findWhmFunction } from './functions.js';
 // cpsrvd strips a leading session segment (`/cpsess0123456789/`) before routing; clients that log in by
 // session keep it in every URL.
 const SESSION_PREFIX_RE = /^\/cpsess[A-Za-z0-9_]{1,64}(?=\/)/;
+/** The WHM parameters that carry a password or a token value. */
+const SECRET_PARAMS = new Set(['password', 'pass', 'passwd', 'token']);
 const FUNCTION_RE = /^\/json-api\/([A-Za-z0-9_]{1,64})\/?$/;
 
 /** The function name of a request path, `''` for the bare `/json-api/`, null for any other path. */
@@ -117,8 +119,10 @@ export function registerWhm(app: FastifyInstance, services: Services): void {
       const acls = effectiveAcls(auth.actor.account.level, auth.tokenAcls);
       checkAcl(acls, fn);
       const params = await readParams(req.url, req.headers['content-type'], req.body as Buffer | undefined);
-      // Remembers the values of secret-named parameters, so no failure reason can echo one.
-      redactor.params(params);
+      // Remembers the secrets a WHM request may carry, so no failure reason can echo one. (Names such as
+      // token_name are not secrets and must stay readable in a reason.)
+      for (const k of params.keys())
+        if (SECRET_PARAMS.has(k.toLowerCase())) for (const v of params.all(k)) redactor.secret(v);
       // Version 1 is what this adapter speaks; a client asking for the legacy format would misread it.
       const version = params.get('api.version');
       if (version !== undefined && version !== '1')

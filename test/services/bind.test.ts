@@ -7,7 +7,7 @@ import { BindDriver } from '../../src/apply/bind.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { DnsRecord, Zone } from '../../src/modules/dns/zone.types.js';
 import { type NamedServer, startNamed } from '../helpers/named.js';
-import { createTestEnv, type TestEnv } from '../helpers/services.js';
+import { createTestEnv, TEST_DB, type TestEnv } from '../helpers/services.js';
 
 const log = pino({ level: process.env.HOSTDECK_TEST_LOG ? 'debug' : 'silent' });
 
@@ -326,6 +326,62 @@ describe('DNS applier against a real named', () => {
     );
   });
 
+  it.runIf(TEST_DB === 'postgres')('two nodes sharing the database apply one at a time', async () => {
+    await applier.stop();
+    try {
+      let active = 0;
+      let most = 0;
+      // Slow loads make an overlap of two passes certain if the lock did not prevent it.
+      const slow: ZoneSource = {
+        load: async (origin) => {
+          active++;
+          most = Math.max(most, active);
+          await new Promise((r) => setTimeout(r, 40));
+          active--;
+          return source.load(origin);
+        },
+        list: () => source.list(),
+      };
+      const node = () =>
+        new Applier({
+          db: env.services.db,
+          dialect: 'postgres',
+          driver,
+          source: slow,
+          logger: log,
+          clock: systemClock,
+        });
+      const [a, b] = [node(), node()];
+      for (const origin of ['n1.example', 'n2.example', 'n3.example']) {
+        source.zones.set(origin, makeZone(origin, [A('@', '192.0.2.5')], ++serial));
+        await env.services.db
+          .insertInto('outbox')
+          .values({
+            topic: DNS_TOPIC,
+            payload: JSON.stringify({ origin, action: 'upsert' }),
+            created_at: Date.now(),
+            attempts: 0,
+            last_error: '',
+          })
+          .execute();
+      }
+      const [ra, rb] = await Promise.all([a.applyPending(), b.applyPending()]);
+      expect(most).toBe(1);
+      expect(ra.failed + rb.failed).toBe(0);
+      // One node took the three rows; the other found nothing left.
+      expect([ra.done, rb.done].sort()).toEqual([0, 3]);
+      for (const origin of ['n1.example', 'n2.example', 'n3.example'])
+        await until(
+          origin,
+          () => named.dig(origin, 'A'),
+          (x) => eq(x, ['192.0.2.5']),
+          2000,
+        );
+    } finally {
+      applier.start();
+    }
+  });
+
   it('reconcile rebuilds zone files and the include, and removes files of zones that are gone', async () => {
     await applier.stop();
     try {
@@ -340,7 +396,9 @@ describe('DNS applier against a real named', () => {
       writeFileSync(named.includePath, '');
       const r = await applier.reconcile();
       expect(r.errors).toEqual(new Map());
+      const zones = (await source.list()).length;
       expect(r.written).toBe(2);
+      expect(r.unchanged).toBe(zones - 2);
       expect(r.removed).toBe(1);
       expect(existsSync(join(named.zoneDir, 'gone.example.db'))).toBe(false);
       expect(existsSync(join(named.zoneDir, 'foreign.example.db'))).toBe(true);
@@ -357,7 +415,7 @@ describe('DNS applier against a real named', () => {
         2000,
       );
       const again = await applier.reconcile();
-      expect([again.written, again.unchanged, again.removed]).toEqual([0, 2, 0]);
+      expect([again.written, again.unchanged, again.removed]).toEqual([0, zones, 0]);
     } finally {
       applier.start();
     }

@@ -23,6 +23,7 @@ import { domainCommands } from './modules/domains/domains.commands.js';
 import { keyCommands } from './modules/keys/keys.commands.js';
 import { packageCommands } from './modules/packages/packages.commands.js';
 import { tokenCommands } from './modules/tokens/tokens.commands.js';
+import { whmCommands } from './protocols/cpanel/whm/commands.js';
 import { Registry } from './registry/registry.js';
 
 /** Everything the server and the CLI share, built once. No module keeps its own global state. */
@@ -62,7 +63,15 @@ export interface ServiceOverrides {
 /** The registry with every module's commands. */
 export function buildRegistry(): Registry {
   const r = new Registry();
-  r.register(...accountCommands, ...packageCommands, ...keyCommands, ...domainCommands, ...dnsCommands, ...tokenCommands);
+  r.register(
+    ...accountCommands,
+    ...packageCommands,
+    ...keyCommands,
+    ...domainCommands,
+    ...dnsCommands,
+    ...tokenCommands,
+    ...whmCommands,
+  );
   return r;
 }
 

@@ -3,7 +3,7 @@ import type { ChangeResult, RecordOp, ZoneListing } from '../../modules/dns/dns.
 import { displayName, displayValue, parseTtl } from '../../modules/dns/records.js';
 import { renderZone } from '../../modules/dns/render/bind-zone.js';
 import type { Params } from '../params.js';
-import { type DaCommand, type DaContext, exec, need } from './context.js';
+import { type DaCommand, type DaContext, exec, need, requireLevel } from './context.js';
 import type { DaAnswer } from './encode.js';
 
 /*
@@ -218,6 +218,7 @@ export const dnsAdminCommand: DaCommand = {
   uses: ['dns.admin.records.list', 'dns.admin.records.change', 'dns.admin.zone.ttl', 'dns.admin.zone.exists'],
   level: 'admin',
   async run(ctx) {
+    requireLevel(ctx, 'admin');
     const p = ctx.params;
     const action = (p.get('action') ?? '').toLowerCase();
     if (action === '' && !p.get('domain'))

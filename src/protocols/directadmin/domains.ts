@@ -1,7 +1,7 @@
 import { fail } from '../../core/errors.js';
 import type { DomainSettings } from '../../modules/domains/domains.service.js';
 import type { Params } from '../params.js';
-import { checked, type DaCommand, exec, need } from './context.js';
+import { checked, type DaCommand, exec, need, requireLevel } from './context.js';
 import { encodePairs } from './encode.js';
 
 /** Selected names from `select0…N`. */
@@ -137,6 +137,7 @@ export const domainOwnersCommand: DaCommand = {
   uses: ['domain.owners'],
   level: 'admin',
   async run(ctx) {
+    requireLevel(ctx, 'admin');
     const domain = ctx.params.get('domain') || undefined;
     return { kind: 'record', data: await exec<Record<string, string>>(ctx, 'domain.owners', { domain }) };
   },

@@ -2,6 +2,7 @@
  * WHM API 1 on its own listener: the envelope byte for byte, every function with good and bad input (bad
  * input changes nothing), reseller isolation, and accounts shared with the DirectAdmin API both ways.
  */
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WHM_FUNCTIONS } from '../../src/protocols/cpanel/whm/functions.js';
 import { RESELLER_ACLS, WHM_FUNCTION_ACLS } from '../../src/protocols/cpanel/whm-acls.js';
@@ -187,6 +188,24 @@ describe('WHM API 1', () => {
       });
       expect(broken.status).toBe(200);
       failed(broken, 'listaccts', /multipart|UTF-8/);
+    });
+
+    it('answers a request that is not valid HTTP in the WHM envelope and closes the connection', async () => {
+      const text = await new Promise<string>((resolve, reject) => {
+        const sock = connect(s.whmPort, '127.0.0.1', () =>
+          sock.write('GET /json-api/version HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'),
+        );
+        const chunks: Buffer[] = [];
+        sock.on('data', (c: Buffer) => chunks.push(c));
+        sock.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        sock.on('error', reject);
+      });
+      const [head = '', body = ''] = text.split('\r\n\r\n');
+      expect(head).toMatch(/^HTTP\/1\.1 400 /);
+      expect(head).toMatch(/Content-Type: application\/json/);
+      expect(body).toBe(
+        '{"metadata":{"command":"","reason":"The request is not valid HTTP","result":0,"version":1}}',
+      );
     });
 
     it('serves every function the ACL table names, and no function without a privilege entry', () => {

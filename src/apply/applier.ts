@@ -108,7 +108,7 @@ export class Applier {
    * writing the include and reconfiguring) and after a failed reconfig.
    */
   private reconfigOwed = true;
-  private idleWaiters: (() => void)[] = [];
+  private passFailures = 0;
 
   /** The BIND side this applier drives. */
   readonly driver: BindDriver;
@@ -149,24 +149,24 @@ export class Applier {
     await this.running;
   }
 
-  /** Resolves once no pass is running or scheduled (tests wait on it after a change). */
-  whenIdle(): Promise<void> {
-    if (!this.running && !this.timer) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
-  }
-
   private async loop(): Promise<void> {
     if (this.running) return;
     this.running = (async () => {
       while (this.dirty && !this.stopped) {
         this.dirty = false;
         try {
-          const r = await this.applyPending();
-          if (r.done + r.failed >= this.batchSize) this.dirty = true;
+          await this.applyPending();
+          this.passFailures = 0;
         } catch (e) {
           // The database itself failed (connection lost, locked): rows are untouched, try again later.
-          this.opts.logger.error({ err: e }, 'dns applier: pass failed');
-          this.scheduleRetry(this.backoffMs);
+          this.passFailures++;
+          const delay = Math.min(
+            this.backoffMs * 2 ** Math.min(this.passFailures - 1, 20),
+            this.maxBackoffMs,
+          );
+          this.opts.logger.error({ err: e, retryInMs: delay }, 'dns applier: pass failed');
+          this.scheduleRetry(delay);
+          return;
         }
       }
     })();
@@ -175,8 +175,12 @@ export class Applier {
     } finally {
       this.running = undefined;
     }
-    this.scheduleBackoffRetry();
-    if (!this.timer) for (const w of this.idleWaiters.splice(0)) w();
+    if (this.passFailures === 0) this.scheduleBackoffRetry();
+    // A kick that came while the last pass was finishing found it still running; honour it now.
+    if (this.dirty && !this.stopped && this.passFailures === 0) {
+      this.dirty = false;
+      this.kick();
+    }
   }
 
   private scheduleRetry(delay: number): void {
@@ -213,18 +217,35 @@ export class Applier {
     return this.pass(db);
   }
 
+  /** Every pending row, a page at a time (rows waiting for their backoff must not hide newer ones). */
   private async pass(ex: Executor): Promise<ApplyReport> {
-    const { clock, logger } = this.opts;
-    const rows = await ex
-      .selectFrom('outbox')
-      .select(['id', 'payload'])
-      .where('topic', '=', DNS_TOPIC)
-      .where('done_at', 'is', null)
-      .orderBy('id')
-      .limit(this.batchSize)
-      .execute();
     const report: ApplyReport = { done: 0, failed: 0, applied: [], errors: new Map() };
-    if (rows.length === 0) return report;
+    let after = 0;
+    for (;;) {
+      const rows = await ex
+        .selectFrom('outbox')
+        .select(['id', 'payload'])
+        .where('topic', '=', DNS_TOPIC)
+        .where('done_at', 'is', null)
+        .where('id', '>', after)
+        .orderBy('id')
+        .limit(this.batchSize)
+        .execute();
+      if (rows.length === 0) break;
+      after = Number(rows[rows.length - 1]?.id);
+      const r = await this.page(ex, rows);
+      report.done += r.done;
+      report.failed += r.failed;
+      report.applied.push(...r.applied);
+      for (const [o, e] of r.errors) report.errors.set(o, e);
+      if (rows.length < this.batchSize) break;
+    }
+    return report;
+  }
+
+  private async page(ex: Executor, rows: { id: number; payload: string }[]): Promise<ApplyReport> {
+    const { clock, logger } = this.opts;
+    const report: ApplyReport = { done: 0, failed: 0, applied: [], errors: new Map() };
 
     const now = clock.now();
     const byOrigin = new Map<string, number[]>();
@@ -302,9 +323,16 @@ export class Applier {
   async applyOrigins(origins: string[]): Promise<Map<string, string>> {
     const { driver } = this.opts;
     const errors = new Map<string, string>();
-    await driver.ensureDirs();
-    // The live include is the list of zones BIND was told about; files alone could be anyone's.
-    const before = new Set(includedZones((await readIfExists(driver.settings.includePath)) ?? ''));
+    let before: Set<string>;
+    try {
+      await driver.ensureDirs();
+      // The live include is the list of zones BIND was told about; files alone could be anyone's.
+      before = new Set(includedZones((await readIfExists(driver.settings.includePath)) ?? ''));
+    } catch (e) {
+      const err = `preparing ${driver.settings.zoneDir}: ${message(e)}`;
+      for (const o of origins) errors.set(o, err);
+      return errors;
+    }
     const upserted: string[] = [];
     const deleted: string[] = [];
     for (const origin of origins) {
@@ -321,7 +349,14 @@ export class Applier {
       for (const o of membership) errors.set(o, inc.error);
       return errors;
     }
-    for (const o of deleted) if (before.has(o)) await removeFile(driver.zoneFile(o));
+    for (const o of deleted)
+      if (before.has(o))
+        try {
+          await removeFile(driver.zoneFile(o));
+        } catch (e) {
+          // Out of the include already, so BIND drops the zone; the stray file is retried.
+          errors.set(o, `removing ${driver.zoneFile(o)}: ${message(e)}`);
+        }
     if (inc.changed || deleted.length > 0 || this.reconfigOwed) {
       const err = await driver.reconfig();
       this.reconfigOwed = err !== null;
@@ -356,13 +391,18 @@ export class Applier {
     } catch (e) {
       return `rendering: ${message(e)}`;
     }
-    const staged = await writeTemp(driver.zoneFile(origin), text);
-    const err = await driver.checkZone(origin, staged.tmp);
-    if (err) {
-      await staged.discard();
-      return err;
+    const path = driver.zoneFile(origin);
+    try {
+      const staged = await writeTemp(path, text);
+      const err = await driver.checkZone(origin, staged.tmp);
+      if (err) {
+        await staged.discard();
+        return err;
+      }
+      await staged.commit();
+    } catch (e) {
+      return `writing ${path}: ${message(e)}`;
     }
-    await staged.commit();
     upserted.push(origin);
     return null;
   }
@@ -377,14 +417,18 @@ export class Applier {
     } catch (e) {
       return { changed: false, error: `rendering the include: ${message(e)}` };
     }
-    if ((await readIfExists(path)) === text) return { changed: false };
-    const staged = await writeTemp(path, text);
-    const err = await driver.checkConf(staged.tmp);
-    if (err) {
-      await staged.discard();
-      return { changed: false, error: err };
+    try {
+      if ((await readIfExists(path)) === text) return { changed: false };
+      const staged = await writeTemp(path, text);
+      const err = await driver.checkConf(staged.tmp);
+      if (err) {
+        await staged.discard();
+        return { changed: false, error: err };
+      }
+      await staged.commit();
+    } catch (e) {
+      return { changed: false, error: `writing ${path}: ${message(e)}` };
     }
-    await staged.commit();
     return { changed: true };
   }
 
@@ -432,10 +476,15 @@ export class Applier {
       report.errors.set('(reconfig)', err);
       return report;
     }
-    for (const o of live) {
-      const e = await driver.reloadZone(o);
-      if (e) report.errors.set(o, e);
-    }
+    // A few reloads at a time: thousands of zones one after another would take minutes.
+    const queue = [...live];
+    const worker = async () => {
+      for (let o = queue.shift(); o !== undefined; o = queue.shift()) {
+        const e = await driver.reloadZone(o);
+        if (e) report.errors.set(o, e);
+      }
+    };
+    await Promise.all([worker(), worker(), worker(), worker()]);
     return report;
   }
 }

@@ -326,6 +326,85 @@ describe('DNS applier against a real named', () => {
     );
   });
 
+  it('rows of a zone in backoff do not hold back newer rows of other zones, and file errors are recorded', async () => {
+    await applier.stop();
+    try {
+      const small = new Applier({
+        db: env.services.db,
+        dialect: env.services.dialect,
+        driver,
+        source,
+        logger: log,
+        clock: systemClock,
+        batchSize: 2,
+        backoffMs: 60_000,
+      });
+      const insert = (origin: string) =>
+        env.services.db
+          .insertInto('outbox')
+          .values({
+            topic: DNS_TOPIC,
+            payload: JSON.stringify({ origin, action: 'upsert' }),
+            created_at: Date.now(),
+            attempts: 0,
+            last_error: '',
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+      source.zones.set(
+        'broken.example',
+        makeZone('broken.example', [
+          A('x', '192.0.2.1'),
+          { name: 'x', type: 'CNAME', ttl: null, data: ['y.example.'] },
+        ]),
+      );
+      const broken = [
+        await insert('broken.example'),
+        await insert('broken.example'),
+        await insert('broken.example'),
+      ];
+      let r = await small.applyPending();
+      expect([r.done, r.failed]).toEqual([0, 3]);
+      source.zones.set('late.example', makeZone('late.example', [A('@', '192.0.2.8')], ++serial));
+      const late = await insert('late.example');
+      // The broken zone waits for its backoff; the newer row of another zone, past a full page, is applied.
+      r = await small.applyPending();
+      expect([r.done, r.failed, r.applied]).toEqual([1, 0, ['late.example']]);
+      expect((await rowState(late.id)).done_at).not.toBeNull();
+      for (const b of broken) expect(await rowState(b.id)).toMatchObject({ done_at: null, attempts: 1 });
+      await until(
+        'late.example',
+        () => named.dig('late.example', 'A'),
+        (x) => eq(x, ['192.0.2.8']),
+        1000,
+      );
+
+      // A zone directory that cannot be made: the error lands on the row instead of failing the pass.
+      const blocked = new Applier({
+        db: env.services.db,
+        dialect: env.services.dialect,
+        driver: new BindDriver({ ...driver.settings, zoneDir: join(named.includePath, 'zones') }),
+        source,
+        logger: log,
+        clock: systemClock,
+      });
+      source.zones.set('late.example', makeZone('late.example', [A('@', '192.0.2.9')], ++serial));
+      const row = await insert('late.example');
+      r = await blocked.applyPending();
+      expect(r.failed).toBeGreaterThanOrEqual(1);
+      expect((await rowState(row.id)).last_error).toMatch(/^preparing .*ENOTDIR/);
+      source.zones.delete('broken.example');
+    } finally {
+      applier.start();
+    }
+    await until(
+      'late.example updated',
+      () => named.dig('late.example', 'A'),
+      (x) => eq(x, ['192.0.2.9']),
+      5000,
+    );
+  });
+
   it.runIf(TEST_DB === 'postgres')('two nodes sharing the database apply one at a time', async () => {
     await applier.stop();
     try {

@@ -154,6 +154,20 @@ describe('cPanel API tokens (Tokens::*, cpanel user:TOKEN)', () => {
     await makeToken(s, 'fred', 'zero', { expires_at: '0' });
   });
 
+  it('concurrent creations of one name: exactly one succeeds, the others get the clash text', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        s.cp('/execute/Tokens/create_full_access', { auth: FRED, params: { name: 'race' } }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(12).fill(200));
+    const ok = answers.map(uapi).filter((j) => j.status === 1);
+    expect(ok).toHaveLength(1);
+    for (const j of answers.map(uapi).filter((x) => x.status === 0))
+      expect(j.errors).toEqual(['An API token with the name “race” already exists.']);
+    expect(await tokenRows(s)).toHaveLength(1);
+  });
+
   it("Tokens::rename: cPanel's texts, value and name rules kept", async () => {
     const t = await makeToken(s, 'fred', 'one');
     await makeToken(s, 'fred', 'two');

@@ -13,6 +13,7 @@ import { fail } from '../../core/errors.js';
 import { newId, randomString } from '../../core/random.js';
 import { printable, validateDomain } from '../../core/validation.js';
 import type { ApiToken, Executor } from '../../db/database.js';
+import { isUniqueViolation } from '../../db/errors.js';
 import { aclsOfLevel, WHM_ACLS } from '../../protocols/cpanel/whm-acls.js';
 import type { Services } from '../../services.js';
 import { domainsOf } from '../accounts/accounts.repository.js';
@@ -160,6 +161,20 @@ async function nameFree(db: Executor, accountId: string, kind: TokenKind, name: 
     fail('INVALID_PARAMETER', `An API token with the name “${name}” already exists.`);
 }
 
+/**
+ * Runs a write that may take a name: a concurrent request that took it first loses on the unique index,
+ * and is answered like any other clash rather than as an internal error.
+ */
+async function naming<T>(name: () => string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isUniqueViolation(e))
+      fail('INVALID_PARAMETER', `An API token with the name “${name()}” already exists.`);
+    throw e;
+  }
+}
+
 function ownerMayHaveTokens(actor: Actor): void {
   // Authentication refuses suspended accounts; this guards other callers (CLI, a login-as chain).
   if (actor.account.suspended) fail('PERMISSION_DENIED', 'A suspended account cannot have API tokens.');
@@ -251,35 +266,39 @@ export async function createCpanelToken(
     if (!caller || isLimited(caller)) fail('PERMISSION_DENIED', 'A token with limits cannot create tokens.');
   }
   const token = generateToken(services);
-  return services.db.transaction().execute(async (trx) => {
-    const scope = await checkDomains(trx, actor, input.domains);
-    withinCreator(actor, catalog, policy, scope);
-    await purgeExpired(services, trx, actor.account.id, now);
-    await nameFree(trx, actor.account.id, 'cpanel', name);
-    const row = newRow(services, actor, 'cpanel', name, token, now, expires, {
-      readonly: input.readonly ? 1 : 0,
-      ips,
-      scope: JSON.stringify(scope),
-      allow_commands: JSON.stringify(policy.allow),
-      deny_commands: JSON.stringify(policy.deny),
-      max_uses: input.maxUses ?? 0,
-      uses_left: input.maxUses ?? 0,
-      rate_limit: input.rateLimit?.count ?? 0,
-      rate_window_ms: (input.rateLimit?.windowSeconds ?? 0) * 1000,
-    });
-    await trx.insertInto('api_tokens').values(row).execute();
-    await record(
-      trx,
-      actor,
-      {
-        command: 'token.create',
-        target: name,
-        details: { kind: 'cpanel', expiresAt: expires, maxUses: row.max_uses, limited: isLimited(row) },
-      },
-      now,
-    );
-    return { row, token };
-  });
+  return naming(
+    () => name,
+    () =>
+      services.db.transaction().execute(async (trx) => {
+        const scope = await checkDomains(trx, actor, input.domains);
+        withinCreator(actor, catalog, policy, scope);
+        await purgeExpired(services, trx, actor.account.id, now);
+        await nameFree(trx, actor.account.id, 'cpanel', name);
+        const row = newRow(services, actor, 'cpanel', name, token, now, expires, {
+          readonly: input.readonly ? 1 : 0,
+          ips,
+          scope: JSON.stringify(scope),
+          allow_commands: JSON.stringify(policy.allow),
+          deny_commands: JSON.stringify(policy.deny),
+          max_uses: input.maxUses ?? 0,
+          uses_left: input.maxUses ?? 0,
+          rate_limit: input.rateLimit?.count ?? 0,
+          rate_window_ms: (input.rateLimit?.windowSeconds ?? 0) * 1000,
+        });
+        await trx.insertInto('api_tokens').values(row).execute();
+        await record(
+          trx,
+          actor,
+          {
+            command: 'token.create',
+            target: name,
+            details: { kind: 'cpanel', expiresAt: expires, maxUses: row.max_uses, limited: isLimited(row) },
+          },
+          now,
+        );
+        return { row, token };
+      }),
+  );
 }
 
 function newRow(
@@ -366,13 +385,17 @@ export async function renameToken(
   checkName(newName, 'new_name');
   if (name === newName) fail('INVALID_PARAMETER', '“new_name” must be a different value from “name”.');
   const now = services.clock.now();
-  return services.db.transaction().execute(async (trx) => {
-    const t = (await findLive(trx, actor.account.id, kind, name)) ?? notFound(name);
-    await nameFree(trx, actor.account.id, kind, newName);
-    await trx.updateTable('api_tokens').set({ name: newName }).where('id', '=', t.id).execute();
-    await record(trx, actor, { command: 'token.rename', target: name, details: { kind, newName } }, now);
-    return { ...t, name: newName };
-  });
+  return naming(
+    () => newName,
+    () =>
+      services.db.transaction().execute(async (trx) => {
+        const t = (await findLive(trx, actor.account.id, kind, name)) ?? notFound(name);
+        await nameFree(trx, actor.account.id, kind, newName);
+        await trx.updateTable('api_tokens').set({ name: newName }).where('id', '=', t.id).execute();
+        await record(trx, actor, { command: 'token.rename', target: name, details: { kind, newName } }, now);
+        return { ...t, name: newName };
+      }),
+  );
 }
 
 /**
@@ -511,22 +534,26 @@ export async function createWhmToken(
   const acls = checkAcls(input.acls, ownerAcls);
   const whitelist = normalizeWhitelist(input.whitelistIps ?? []);
   const token = generateToken(services);
-  return services.db.transaction().execute(async (trx) => {
-    await purgeExpired(services, trx, actor.account.id, now);
-    await nameFree(trx, actor.account.id, 'whm', name);
-    const row = newRow(services, actor, 'whm', name, token, now, expires, {
-      acls: JSON.stringify(acls),
-      whitelist_ips: JSON.stringify(whitelist),
-    });
-    await trx.insertInto('api_tokens').values(row).execute();
-    await record(
-      trx,
-      actor,
-      { command: 'token.create', target: name, details: { kind: 'whm', acls, expiresAt: expires } },
-      now,
-    );
-    return { row, token };
-  });
+  return naming(
+    () => name,
+    () =>
+      services.db.transaction().execute(async (trx) => {
+        await purgeExpired(services, trx, actor.account.id, now);
+        await nameFree(trx, actor.account.id, 'whm', name);
+        const row = newRow(services, actor, 'whm', name, token, now, expires, {
+          acls: JSON.stringify(acls),
+          whitelist_ips: JSON.stringify(whitelist),
+        });
+        await trx.insertInto('api_tokens').values(row).execute();
+        await record(
+          trx,
+          actor,
+          { command: 'token.create', target: name, details: { kind: 'whm', acls, expiresAt: expires } },
+          now,
+        );
+        return { row, token };
+      }),
+  );
 }
 
 /** Changes a WHM token: name, ACLs (replacing them), expiry, IP whitelist (replacing it; `any` clears). */
@@ -547,25 +574,33 @@ export async function updateWhmToken(
   const acls = input.acls !== undefined ? checkAcls(input.acls, ownerAcls) : undefined;
   const expires = input.expiresAt !== undefined ? expiryMs(input.expiresAt, now) : undefined;
   const whitelist = input.whitelistIps !== undefined ? normalizeWhitelist(input.whitelistIps) : undefined;
-  return services.db.transaction().execute(async (trx) => {
-    const t = (await findLive(trx, actor.account.id, 'whm', input.name)) ?? notFound(input.name);
-    if (input.newName !== undefined) await nameFree(trx, actor.account.id, 'whm', input.newName);
-    const patch: Partial<ApiToken> = {
-      ...(input.newName !== undefined ? { name: input.newName } : {}),
-      ...(acls !== undefined ? { acls: JSON.stringify(acls) } : {}),
-      ...(expires !== undefined ? { expires_at: expires } : {}),
-      ...(whitelist !== undefined ? { whitelist_ips: JSON.stringify(whitelist) } : {}),
-    };
-    if (Object.keys(patch).length)
-      await trx.updateTable('api_tokens').set(patch).where('id', '=', t.id).execute();
-    await record(
-      trx,
-      actor,
-      { command: 'token.update', target: input.name, details: { kind: 'whm', fields: Object.keys(patch) } },
-      now,
-    );
-    return { ...t, ...patch };
-  });
+  return naming(
+    () => input.newName ?? input.name,
+    () =>
+      services.db.transaction().execute(async (trx) => {
+        const t = (await findLive(trx, actor.account.id, 'whm', input.name)) ?? notFound(input.name);
+        if (input.newName !== undefined) await nameFree(trx, actor.account.id, 'whm', input.newName);
+        const patch: Partial<ApiToken> = {
+          ...(input.newName !== undefined ? { name: input.newName } : {}),
+          ...(acls !== undefined ? { acls: JSON.stringify(acls) } : {}),
+          ...(expires !== undefined ? { expires_at: expires } : {}),
+          ...(whitelist !== undefined ? { whitelist_ips: JSON.stringify(whitelist) } : {}),
+        };
+        if (Object.keys(patch).length)
+          await trx.updateTable('api_tokens').set(patch).where('id', '=', t.id).execute();
+        await record(
+          trx,
+          actor,
+          {
+            command: 'token.update',
+            target: input.name,
+            details: { kind: 'whm', fields: Object.keys(patch) },
+          },
+          now,
+        );
+        return { ...t, ...patch };
+      }),
+  );
 }
 
 /**

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDnsApplier } from '../../src/apply/dns-applier.js';
 import { type NamedServer, startNamed } from '../helpers/named.js';
@@ -71,6 +73,50 @@ describe('DNS changes through the DA API are served by BIND', () => {
       await servedAfter(named, '_acme-challenge.alice.example.com', 'TXT', [], Date.now()),
     ).toBeLessThanOrEqual(1000);
     expect(await named.status('_acme-challenge.alice.example.com', 'TXT')).toBe('NXDOMAIN');
+  });
+
+  it('hostile names and values sent through the API never add a line to the zone file', async () => {
+    const hostile: [string, string, string][] = [
+      ['TXT', '_x', 'a\n$INCLUDE /etc/passwd'],
+      ['TXT', 'a\n$ORIGIN evil.', 'v'],
+      ['A', '$INCLUDE', '192.0.2.1'],
+      ['CNAME', 'c', 'x.example.net.\n@ IN A 6.6.6.6'],
+      ['CAA', '@', '0 issue "ca.example\n$INCLUDE x"'],
+      // Printable but meaningful in a zone file: stored as data, escaped when rendered.
+      ['TXT', '_q', 'q\\" ; $INCLUDE /etc/passwd ( ) @ IN A 6.6.6.6'],
+      ['TXT', '_r', '$ORIGIN evil. ; "'],
+    ];
+    const errors: string[] = [];
+    for (const [type, name, value] of hostile) {
+      const r = await s.call('/CMD_API_DNS_CONTROL', {
+        method: 'POST',
+        auth: authOf('alice'),
+        params: { domain: 'alice.example.com', action: 'add', type, name, value },
+      });
+      errors.push(r.pairs.error ?? '');
+    }
+    // Control characters and bad names are refused; the printable TXT values are accepted as data.
+    expect(errors).toEqual(['1', '1', '1', '1', '1', '0', '0']);
+    await s.services.applier?.applyPending();
+    const file = readFileSync(join(named.zoneDir, 'alice.example.com.db'), 'utf8');
+    const lines = file.split('\n').filter(Boolean);
+    expect(lines.filter((l) => l.startsWith('$'))).toEqual(['$ORIGIN alice.example.com.', '$TTL 14400']);
+    expect(/^[\x20-\x7e\n]*$/.test(file)).toBe(true);
+    const zone = await s.services.db
+      .selectFrom('dns_records')
+      .innerJoin('dns_zones', 'dns_zones.id', 'dns_records.zone_id')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('dns_zones.origin', '=', 'alice.example.com')
+      .executeTakeFirstOrThrow();
+    // One line per stored record, plus the comment, $ORIGIN, $TTL and SOA.
+    expect(lines).toHaveLength(Number(zone.n) + 4);
+    // named serves the values as text and nothing they tried to smuggle in.
+    expect(await named.dig('_q.alice.example.com', 'TXT')).toEqual([
+      '"q\\\\\\" ; $INCLUDE /etc/passwd ( ) @ IN A 6.6.6.6"',
+    ]);
+    expect(await named.dig('_r.alice.example.com', 'TXT')).toEqual(['"$ORIGIN evil. ; \\""']);
+    expect(await named.status('evil', 'A')).toBe('REFUSED');
+    expect(await named.dig('alice.example.com', 'A')).toEqual(['127.0.0.1']);
   });
 
   it('a deleted account takes its zone out of BIND', async () => {

@@ -105,6 +105,12 @@ export function registerWhm(app: FastifyInstance, services: Services): void {
     const command = fn ?? '';
     const ip = clientIp(req);
     const redactor = new Redactor();
+    // Debug level 188 logs request lines as on the DirectAdmin listener: never the query, body or headers.
+    if (services.config.debug >= 188)
+      log.info(
+        { debug: 'request', listener: 'whm', method: req.method, function: command.slice(0, 64), ip },
+        `${req.method} /json-api/${command.slice(0, 64)}`,
+      );
     try {
       // Authentication comes first: an anonymous caller learns nothing, not even which paths exist.
       const auth = await authenticateWhm(services, req);

@@ -94,6 +94,19 @@ describe('hostdeck reconcile and the applier in hostdeck serve', () => {
     expect(r.stderr).toMatch(/^hostdeck: \(reconfig\): rndc: .*127\.0\.0\.1#1.*\n$/);
   });
 
+  it('hostdeck serve on a machine without BIND tools keeps serving and says applying is off', async () => {
+    const server = await cli.serve(['--no-tls'], {
+      env: { HOSTDECK_BIND_CHECKZONE: '/nonexistent/named-checkzone', HOSTDECK_BIND_ZONE_DIR: named.zoneDir },
+    });
+    try {
+      await until('the log line', async () => server.stdout.includes('DNS applying is off'), 5000);
+      expect(server.stdout).toContain('/nonexistent/named-checkzone not found');
+      expect(server.running).toBe(true);
+    } finally {
+      await server.stop('SIGTERM');
+    }
+  });
+
   it('hostdeck serve applies pending changes at start and changes made by the CLI while it runs', async () => {
     const server = await cli.serve(['--no-tls'], { env: bind });
     try {

@@ -44,6 +44,9 @@ describe('DNS changes through the DA API are served by BIND', () => {
     const t0 = Date.now();
     await createAccount(s, 'user', 'alice');
     await servedAfter(named, 'www.alice.example.com', 'A', ['127.0.0.1'], t0);
+    // The template's records as BIND serves them (the SPF text once quoted, not twice).
+    expect(await named.dig('alice.example.com', 'TXT')).toEqual(['"v=spf1 a mx ip4:127.0.0.1 ~all"']);
+    expect(await named.dig('alice.example.com', 'MX')).toEqual(['10 mail.alice.example.com.']);
 
     const add = await s.call('/CMD_API_DNS_CONTROL', {
       method: 'POST',

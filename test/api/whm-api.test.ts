@@ -399,6 +399,56 @@ describe('WHM API 1', () => {
       );
     });
 
+    it('filters, sorts and chunks lists with the api.* output arguments', async () => {
+      const get = (params: Record<string, string>) => whm(s, 'listaccts', { params });
+      const users = (e: Envelope) => (e.data as { acct: Acct[] }).acct.map((x) => x.user);
+      const filtered = ok(
+        await get({
+          'api.filter.enable': '1',
+          'api.filter.a.field': 'user',
+          'api.filter.a.type': 'begins',
+          'api.filter.a.arg0': 'G',
+        }),
+        'listaccts',
+      );
+      expect(users(filtered)).toEqual(['george']);
+      expect(filtered.metadata).toMatchObject({ filter: { filtered: 1 } });
+      const sorted = ok(
+        await get({ 'api.sort.enable': '1', 'api.sort.a.field': 'user', 'api.sort.a.reverse': '1' }),
+        'listaccts',
+      );
+      expect(users(sorted)).toEqual(['george', 'fred']);
+      const chunk = ok(
+        await get({ 'api.chunk.enable': '1', 'api.chunk.size': '1', 'api.chunk.start': '2' }),
+        'listaccts',
+      );
+      expect(users(chunk)).toEqual(['george']);
+      expect(chunk.metadata).toMatchObject({
+        chunk: { start: 2, current: 2, size: 1, chunks: 2, records: 2 },
+      });
+      // Numeric sorting puts "unlimited" above every number.
+      const pkgs = ok(
+        await whm(s, 'listpkgs', {
+          params: { 'api.sort.enable': '1', 'api.sort.a.field': 'QUOTA', 'api.sort.a.method': 'numeric' },
+        }),
+        'listpkgs',
+      );
+      expect((pkgs.data as { pkg: Acct[] }).pkg.map((x) => x.name)).toEqual(['small', 'default']);
+      // Without the enable switches nothing is applied.
+      expect(users(ok(await get({ 'api.chunk.size': '1' }), 'listaccts'))).toEqual(['fred', 'george']);
+      failed(
+        await get({ 'api.filter.enable': '1', 'api.filter.a.field': 'user', 'api.filter.a.type': 'fuzzy' }),
+        'listaccts',
+        /api\.filter\.a\.type/,
+      );
+      failed(await get({ 'api.chunk.enable': '1', 'api.chunk.size': '0' }), 'listaccts', /api\.chunk\.size/);
+      failed(
+        await get({ 'api.sort.enable': '1', 'api.sort.a.field': 'user', 'api.sort.a.method': 'random' }),
+        'listaccts',
+        /api\.sort\.a\.method/,
+      );
+    });
+
     it('accountsummary finds an account by user or by domain, with null suspension fields', async () => {
       const byUser = ok(await whm(s, 'accountsummary', { params: { user: 'george' } }), 'accountsummary');
       const acct = (byUser.data as { acct: Acct[] }).acct;

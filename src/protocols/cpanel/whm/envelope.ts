@@ -8,6 +8,8 @@ export interface WhmAnswer {
   reason?: string;
   /** `metadata.output.raw`: the human-readable log some functions print. */
   output?: string;
+  /** More `metadata` fields (a list's `chunk` and `filter` descriptions). */
+  metadata?: Record<string, unknown>;
 }
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -22,8 +24,9 @@ export function whmBody(
   reason: string,
   data?: unknown,
   output?: string,
+  extra?: Record<string, unknown>,
 ): string {
-  const metadata: Record<string, unknown> = { command, reason, result, version: 1 };
+  const metadata: Record<string, unknown> = { command, reason, result, version: 1, ...extra };
   if (output !== undefined) metadata.output = { raw: output };
   return JSON.stringify(data === undefined ? { metadata } : { data, metadata });
 }

@@ -15,6 +15,7 @@ import type { Services } from '../../../services.js';
 import type { Params } from '../../params.js';
 import { aclAllows, WHM_ACLS, WHM_FUNCTION_ACLS } from '../whm-acls.js';
 import type { WhmAnswer } from './envelope.js';
+import { applyListArgs } from './list-args.js';
 
 /** What a WHM function receives. */
 export interface WhmContext {
@@ -297,7 +298,8 @@ async function listaccts(ctx: WhmContext): Promise<WhmAnswer> {
   const configs = (await visibleConfigs(ctx)).filter((c) => !filter || filter(c));
   const acct = [];
   for (const cfg of configs) acct.push(await withUsage(ctx, cfg, false));
-  return { data: { acct: pick(ctx.params, acct) } };
+  const listed = applyListArgs(ctx.params, acct);
+  return { data: { acct: pick(ctx.params, listed.rows) }, metadata: listed.metadata };
 }
 
 async function accountsummary(ctx: WhmContext): Promise<WhmAnswer> {
@@ -441,7 +443,8 @@ async function listpkgs(ctx: WhmContext): Promise<WhmAnswer> {
       _PACKAGE_EXTENSIONS: '',
     });
   }
-  return { data: { pkg } };
+  const listed = applyListArgs(ctx.params, pkg);
+  return { data: { pkg: listed.rows }, metadata: listed.metadata };
 }
 
 async function addpkg(ctx: WhmContext): Promise<WhmAnswer> {

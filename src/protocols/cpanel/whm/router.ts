@@ -144,7 +144,7 @@ export function registerWhm(app: FastifyInstance, services: Services): void {
       return reply
         .code(200)
         .type(JSON_TYPE)
-        .send(whmBody(fn, 1, answer.reason ?? 'OK', answer.data, answer.output));
+        .send(whmBody(fn, 1, answer.reason ?? 'OK', answer.data, answer.output, answer.metadata));
     } catch (e) {
       // The credential authenticated but has nothing left for this request: answered like a bad login.
       if (e instanceof CredentialRejected) {

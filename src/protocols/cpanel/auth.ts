@@ -131,6 +131,44 @@ const tokenByDigest = hotQuery(
   { memo: true },
 );
 
+// Parsed forms of stored text, remembered by value: both are read on every token request, and the
+// text changes only when the account's package or the token changes (a new text, a new entry).
+const featureByText = new Map<string, boolean>();
+const whitelistByRow = new WeakMap<ApiToken, { text: string }[]>();
+
+function featureOf(settings: string): boolean {
+  let on = featureByText.get(settings);
+  if (on === undefined) {
+    on = tokensFeatureOn({ settings });
+    if (featureByText.size >= 1000) featureByText.clear();
+    featureByText.set(settings, on);
+  }
+  return on;
+}
+
+const limitsByRow = new WeakMap<ApiToken, Pick<Credential, 'scope' | 'policy'>>();
+
+/** The token's scope and function lists as a credential carries them (no policy: every function). */
+function limitsOf(t: ApiToken): Pick<Credential, 'scope' | 'policy'> {
+  let l = limitsByRow.get(t);
+  if (!l) {
+    const allow = jsonList(t.allow_commands);
+    const deny = jsonList(t.deny_commands);
+    l = { scope: readScope(t.scope), ...(allow.length || deny.length ? { policy: { allow, deny } } : {}) };
+    limitsByRow.set(t, l);
+  }
+  return l;
+}
+
+function whitelistOf(t: ApiToken): { text: string }[] {
+  let list = whitelistByRow.get(t);
+  if (!list) {
+    list = jsonList(t.whitelist_ips).map((text) => ({ text }));
+    whitelistByRow.set(t, list);
+  }
+  return list;
+}
+
 /**
  * The checks of a found token, in the pipeline's fixed order: owner suspended → feature → expired →
  * spent → source IP → rate. Pure; the command lists are checked once the function is known
@@ -143,18 +181,11 @@ export function decideToken(
   now: number,
 ): TokenRefusal | null {
   if (owner.suspended || owner.chain_suspended) return 'suspended';
-  if (t.kind === 'cpanel' && !tokensFeatureOn(owner)) return 'feature_disabled';
+  if (t.kind === 'cpanel' && !featureOf(owner.settings)) return 'feature_disabled';
   if (t.expires_at !== null && now >= t.expires_at) return 'expired';
   if (usesSpent(t)) return 'spent';
-  const whitelist = jsonList(t.whitelist_ips);
-  if (
-    whitelist.length > 0 &&
-    !ipAllowed(
-      whitelist.map((text) => ({ text })),
-      ip,
-    )
-  )
-    return 'ip';
+  const whitelist = whitelistOf(t);
+  if (whitelist.length > 0 && !ipAllowed(whitelist, ip)) return 'ip';
   if (!ipRulesAllow(t.ips, ip)) return 'ip';
   if (rateExhausted(t, now)) return 'rate_limited';
   return null;
@@ -258,10 +289,7 @@ async function tokenLogin(
     kind: 'token',
     id: token.id,
     name: token.name,
-    scope: readScope(token.scope),
-    ...(jsonList(token.allow_commands).length || jsonList(token.deny_commands).length
-      ? { policy: { allow: jsonList(token.allow_commands), deny: jsonList(token.deny_commands) } }
-      : {}),
+    ...limitsOf(token),
   };
   const use: TokenUse = { token, command: path.slice(0, 200) };
   tokenUses.set(credential, use);

@@ -191,8 +191,9 @@ async function getUserInformation(ctx: UapiContext): Promise<UapiResult> {
 }
 
 async function listDomains(ctx: UapiContext): Promise<UapiResult> {
-  const v = await accountView(ctx);
-  const { main, others } = mainAndOthers(v);
+  // The main domain is a field of the account row the request already holds; only the list is read.
+  const domains = await exec<string[]>(ctx, 'domain.list', {});
+  const { main, others } = mainAndOthers({ config: { domain: ctx.actor.account.domain }, domains });
   // The domains module adds subdomains and pointers (parked domains) as they exist; until then, none.
   return { data: { addon_domains: others, main_domain: main, parked_domains: [], sub_domains: [] } };
 }

@@ -1,0 +1,170 @@
+// Load benchmark: requests per second of UAPI DomainInfo::list_domains on the cPanel listener with
+// `Authorization: cpanel fred:TOKEN` (an unlimited token: no write per request, history batched), as a
+// ratio to a bare Fastify route (target >= 0.5x). Runs are interleaved as in bench/da-auth.ts: every
+// round measures bare Fastify and then the token run right after it, and the report gives the median
+// req/s of both sides and the median of the rounds' ratios, so background load moves both sides together.
+// Every answer must be HTTP 200 with `"status":1`.
+// Usage: npx tsx bench/cpanel.ts [--rounds 5 --seconds 3 --connections 50 --sync FULL|NORMAL]
+// (`bench/cpanel.ts bare` and `bench/cpanel.ts target FULL|NORMAL` are the child processes it starts.)
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { pino } from 'pino';
+import { buildApps } from '../src/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { findByUsername } from '../src/modules/accounts/accounts.repository.js';
+import { createAccount } from '../src/modules/accounts/accounts.service.js';
+import { createCpanelToken } from '../src/modules/tokens/tokens.service.js';
+import { uapiCatalog } from '../src/protocols/cpanel/uapi.js';
+import { createServices } from '../src/services.js';
+import { initialize } from '../src/setup.js';
+
+const role = process.argv[2];
+process.on('SIGINT', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0));
+
+function printPort(server: { address(): unknown }, extra: Record<string, unknown> = {}): void {
+  const a = server.address() as { port?: number } | null;
+  process.stdout.write(`${JSON.stringify({ port: a?.port ?? 0, ...extra })}\n`);
+}
+
+if (role === 'bare') {
+  const app = Fastify();
+  app.get('/hello', async () => 'hello');
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  printPort(app.server);
+} else if (role === 'target') {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-bench-cpanel-'));
+  const config = loadConfig({
+    env: {
+      HOSTDECK_DATA_DIR: dataDir,
+      HOSTDECK_HOSTNAME: 'bench.example.net',
+      HOSTDECK_SQLITE_SYNCHRONOUS: process.argv[3] === 'NORMAL' ? 'NORMAL' : 'FULL',
+    },
+  });
+  const services = await createServices(config, { logger: pino({ level: 'warn' }) });
+  await initialize(services, 'Bench-Admin-Pass-1');
+  const admin = await findByUsername(services.db, 'admin');
+  if (!admin) throw new Error('no admin');
+  const fred = await createAccount(
+    services,
+    { account: admin, authenticated: admin, credential: { kind: 'cli', id: '' }, ip: 'cli' },
+    {
+      level: 'user',
+      username: 'fred',
+      email: 'fred@example.com',
+      domain: 'fred.example.com',
+      package: 'default',
+      password: { plain: 'Fred-Bench-Pass-1' },
+    },
+  );
+  const made = await createCpanelToken(
+    services,
+    { account: fred, authenticated: fred, credential: { kind: 'cli', id: '' }, ip: 'cli' },
+    uapiCatalog(),
+    { name: 'bench' },
+  );
+  const app = buildApps(services, null).cpanel;
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  printPort(app.server, { token: made.token });
+} else {
+  await drive();
+}
+
+async function drive(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, def: number) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : def;
+  };
+  const seconds = opt('seconds', 3);
+  const rounds = opt('rounds', 5);
+  const connections = opt('connections', 50);
+  const sync = args.includes('--sync') && args[args.indexOf('--sync') + 1] === 'NORMAL' ? 'NORMAL' : 'FULL';
+  const TARGET = 0.5;
+
+  const start = async (...a: string[]): Promise<{ port: number; token?: string; child: ChildProcess }> => {
+    const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, ...a], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    const ready = await new Promise<{ port: number; token?: string }>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${a[0]} did not start`)), 60_000);
+      rl.once('line', (l) => {
+        clearTimeout(t);
+        resolve(JSON.parse(l));
+      });
+      child.once('exit', (c) => reject(new Error(`${a[0]} exited with ${c}`)));
+    });
+    return { ...ready, child };
+  };
+  const measure = async (url: string, headers: Record<string, string>, duration = seconds) => {
+    let bad = 0;
+    const r = await autocannon({
+      url,
+      connections,
+      duration,
+      headers,
+      // Every answer must be a UAPI success, not merely HTTP 200.
+      setupClient: (client) => {
+        client.on('body', (b: Buffer) => {
+          if (url.includes('/execute/') && !b.toString().includes('"status":1')) bad++;
+        });
+      },
+    });
+    return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, bad };
+  };
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((x, y) => x - y);
+    const m = s.length >> 1;
+    return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+  };
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const loadBefore = load();
+
+  const bare = await start('bare');
+  const hd = await start('target', sync);
+  if (!hd.token) throw new Error('the target made no token');
+  const bareUrl = `http://127.0.0.1:${bare.port}/hello`;
+  const url = `http://127.0.0.1:${hd.port}/execute/DomainInfo/list_domains`;
+  const headers = { authorization: `cpanel fred:${hd.token}` };
+
+  await measure(bareUrl, {}, 2);
+  await measure(url, headers, 2);
+  const bareRuns: Awaited<ReturnType<typeof measure>>[] = [];
+  const runs: Awaited<ReturnType<typeof measure>>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    bareRuns.push(await measure(bareUrl, {}));
+    runs.push(await measure(url, headers));
+  }
+  bare.child.kill();
+  hd.child.kill();
+
+  const ratios = runs.map((m, i) => m.rps / (bareRuns[i]?.rps ?? Number.NaN));
+  const ratio = median(ratios);
+  const errors = runs.reduce((n, m) => n + m.errors + m.non2xx + m.bad, 0);
+  console.log(
+    `load average before: ${loadBefore}; after: ${load()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync})`,
+  );
+  console.log(
+    `${'bare Fastify GET /hello'.padEnd(58)} median ${median(bareRuns.map((m) => m.rps))
+      .toFixed(0)
+      .padStart(6)} req/s`,
+  );
+  console.log(
+    `${'UAPI DomainInfo::list_domains, cpanel token'.padEnd(58)} median ${median(runs.map((m) => m.rps))
+      .toFixed(0)
+      .padStart(6)} req/s  p99 ${median(runs.map((m) => m.p99))} ms  failed answers ${errors}`,
+  );
+  console.log(
+    `${''.padEnd(58)} ratio ${ratio.toFixed(2)}x (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')}; target >= ${TARGET.toFixed(2)}x) ${ratio >= TARGET ? 'MET' : 'NOT MET'}`,
+  );
+  if (errors > 0) process.exitCode = 1;
+}

@@ -43,6 +43,7 @@ export interface Config {
   dnsServerIpv6: string;
   dnsSoa: string;
   dnsZoneTemplate: string;
+  dnsClusterAccount: string;
   dnsApply: 'AUTO' | 'ON' | 'OFF';
   bindZoneDir: string;
   bindInclude: string;
@@ -334,6 +335,13 @@ export const SETTINGS: readonly Setting[] = [
     default: () =>
       '@ NS {ns1}.|@ NS {ns2}.|@ A {ip}|www A {ip}|mail A {ip}|ftp A {ip}|@ AAAA {ip6}|www AAAA {ip6}|mail AAAA {ip6}|ftp AAAA {ip6}|@ MX 10 mail|@ TXT "v=spf1 a mx ip4:{ip} ~all"',
     doc: 'Records of a new zone, `NAME TYPE VALUE` separated by `|`; `{domain}`, `{ip}`, `{ip6}`, `{ns1}`, `{ns2}` and `{hostname}` are replaced, and lines using `{ip6}` are left out when there is no IPv6 address',
+  },
+  {
+    key: 'dnsClusterAccount',
+    kind: 'string',
+    env: 'HOSTDECK_DNS_CLUSTER_ACCOUNT',
+    default: () => '',
+    doc: 'Local account that owns zones a DirectAdmin master pushes with `CMD_API_DNS_ADMIN action=rawsave`; empty = the admin whose credential the master uses',
   },
   {
     key: 'dnsApply',

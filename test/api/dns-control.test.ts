@@ -14,7 +14,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
-import { snapshot } from '../helpers/services.js';
+import { ADMIN_PASSWORD, snapshot } from '../helpers/services.js';
 
 const FRED = authOf('fred');
 
@@ -442,5 +442,81 @@ describe('CMD_API_DNS_ADMIN', () => {
     expect(ctl.status).toBe(404);
     const user = await post(s, FRED, 'action=exists&domain=example.com', '/CMD_API_DNS_ADMIN');
     expect(user.status).toBe(403);
+  });
+  it('rawsave stores a pushed zone owned by the cluster account; delete removes it; local domains are refused', async () => {
+    const zone = (serial: number, extra = '') =>
+      `$TTL 3600\nslave.test.\tIN\tSOA\tns1.master.example.net. hostmaster.slave.test. (\n\t${serial} 14400 3600 1209600 86400 )\n` +
+      `slave.test.\t14400\tIN\tNS\tns1.master.example.net.\nwww\tIN\tA\t192.0.2.7\n` +
+      `slave.test.\tIN\tTXT\t"100% & more=yes"\n${extra}`;
+    const push = (domain: string, body: string, auth = `admin:${ADMIN_PASSWORD}`) =>
+      rawCall(
+        s.port,
+        `/CMD_API_DNS_ADMIN?domain=${domain}&action=rawsave&hostname=master.example.net&username=bob`,
+        {
+          method: 'POST',
+          auth,
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+      );
+    const r = await push('slave.test', zone(2026112007));
+    expect(r.body).toBe('error=0&text=Zone%20saved&details=');
+    const z = await loadZone(s.services.db, 'slave.test');
+    expect(z?.soa.serial).toBe(2026112007);
+    expect(z?.ttl).toBe(3600);
+    expect(z?.records.map((x) => `${x.name} ${x.type} ${x.data.join('|')}`)).toEqual([
+      '@ NS ns1.master.example.net.',
+      'www A 192.0.2.7',
+      '@ TXT 100% & more=yes',
+    ]);
+    const owner = await s.services.db
+      .selectFrom('dns_zones')
+      .innerJoin('accounts', 'accounts.id', 'dns_zones.account_id')
+      .select('accounts.username')
+      .where('origin', '=', 'slave.test')
+      .executeTakeFirst();
+    expect(owner?.username).toBe('admin');
+    expect((await s.admin('/CMD_API_DNS_ADMIN', { action: 'exists', domain: 'slave.test' })).body).toBe(
+      'error=0&exists=1',
+    );
+    // A second push replaces the records; an older serial from the master never moves ours back.
+    expect((await push('slave.test', zone(2026110101, 'mail\tIN\tA\t192.0.2.8\n'))).pairs.error).toBe('0');
+    const z2 = await loadZone(s.services.db, 'slave.test');
+    expect(z2?.soa.serial).toBe(2026112008);
+    expect(z2?.records.map((x) => x.name)).toEqual(['@', 'www', '@', 'mail']);
+
+    const before = await snapshot(s.services);
+    const zonesBefore = JSON.stringify(await loadZone(s.services.db, 'slave.test'));
+    for (const [domain, body] of [
+      ['slave.test', zone(2026112009, '$INCLUDE /etc/passwd\n')],
+      ['slave.test', zone(2026112009, 'evil.other.org. IN A 192.0.2.1\n')],
+      ['slave.test', 'not a zone'],
+      ['slave.test', ''],
+      ['example.com', zone(2026112009).replaceAll('slave.test', 'example.com')],
+    ] as const) {
+      const bad = await push(domain, body);
+      expect(bad.pairs.error, body).toBe('1');
+    }
+    expect(JSON.stringify(await loadZone(s.services.db, 'slave.test'))).toBe(zonesBefore);
+    expect(await snapshot(s.services)).toBe(before);
+    expect((await push('slave.test', zone(2026112010), FRED)).status).toBe(403);
+    // A local domain's zone cannot be deleted by a master either.
+    expect(
+      (await s.admin('/CMD_API_DNS_ADMIN', { action: 'delete', domain: 'example.com' })).pairs.error,
+    ).toBe('1');
+
+    const del = await s.admin('/CMD_API_DNS_ADMIN', {
+      action: 'delete',
+      domain: 'slave.test',
+      hostname: 'master.example.net',
+    });
+    expect(del.body).toBe('error=0&text=Zone%20deleted&details=');
+    expect(await loadZone(s.services.db, 'slave.test')).toBeNull();
+    const last = await s.services.db
+      .selectFrom('outbox')
+      .select('payload')
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    expect(last?.payload).toBe('{"origin":"slave.test","action":"delete"}');
   });
 });

@@ -64,6 +64,22 @@ export const dnsCommands = [
   ...commandsFor('dns', 'owner'),
   ...commandsFor('dns.admin', 'admin'),
   defineCommand({
+    id: 'dns.admin.zone.rawsave',
+    level: 'admin',
+    summary: 'Store a zone pushed by a DNS cluster master',
+    mutates: true,
+    input: z.object({ domain, zone: z.string().max(1 << 20) }),
+    run: ({ services, actor }, i) => svc.saveReceivedZone(services, actor, i.domain, i.zone),
+  }),
+  defineCommand({
+    id: 'dns.admin.zone.delete',
+    level: 'admin',
+    summary: 'Delete a zone pushed by a DNS cluster master',
+    mutates: true,
+    input: z.object({ domain }),
+    run: ({ services, actor }, i) => svc.deleteReceivedZone(services, actor, i.domain),
+  }),
+  defineCommand({
     id: 'dns.admin.zone.exists',
     level: 'admin',
     summary: 'Whether a zone exists on this server',

@@ -7,6 +7,7 @@ import { newId } from '../../core/random.js';
 import { printable, validateDomain } from '../../core/validation.js';
 import type { Account, DnsZoneRow, Executor } from '../../db/database.js';
 import type { Services } from '../../services.js';
+import { holderOf } from '../domains/domains.repository.js';
 import { featureOn, readSettings } from '../packages/limits.js';
 import * as repo from './dns.repository.js';
 import {
@@ -20,6 +21,7 @@ import {
   sameRecord,
 } from './records.js';
 import type { DnsRecord, RecordType } from './zone.types.js';
+import { parseZoneFile } from './zone-file.js';
 
 /** Records one zone may hold: far above any real zone, low enough that one account cannot fill the disk. */
 export const MAX_RECORDS_PER_ZONE = 5000;
@@ -374,4 +376,97 @@ export async function zoneExists(services: Services, domain: string): Promise<0 
     .where('origin', 'in', parents)
     .executeTakeFirst();
   return hit ? 2 : 0;
+}
+
+/** The local account that owns zones received from a cluster master: the configured one, or the caller. */
+async function clusterOwner(db: Executor, services: Services, actor: Actor): Promise<Account> {
+  const name = services.config.dnsClusterAccount;
+  if (!name) return actor.account;
+  const a = await db.selectFrom('accounts').selectAll().where('username', '=', name).executeTakeFirst();
+  if (!a) throw new Error(`dnsClusterAccount ${name} is not an account of this server`);
+  return a;
+}
+
+/** A zone a cluster master may replace or delete: its own, never one of this server's domains. */
+async function checkReceivable(db: Executor, origin: string, zone: DnsZoneRow | undefined): Promise<void> {
+  if (zone ? zone.domain_id !== null : await holderOf(db, origin))
+    fail('DOMAIN_TAKEN', `${origin} is a domain of this server, not a zone a master may push`);
+}
+
+/**
+ * Stores a zone a DirectAdmin master pushed (`rawsave`): the file is parsed and every record validated,
+ * and the zone replaces the previous copy, owned by the cluster account. The serial is the master's, or
+ * one more than ours if that would go backwards. Nothing is pushed on (no loops).
+ */
+export async function saveReceivedZone(
+  services: Services,
+  actor: Actor,
+  domain: string,
+  text: string,
+): Promise<void> {
+  const origin = zoneName(domain);
+  const parsed = parseZoneFile(text, origin, services.config.dnsDefaultTtl);
+  if (parsed.records.length > MAX_RECORDS_PER_ZONE)
+    fail('LIMIT_EXCEEDED', `A zone may hold at most ${MAX_RECORDS_PER_ZONE} records`);
+  const now = services.clock.now();
+  await services.db.transaction().execute(async (trx) => {
+    const existing = await repo.findZone(trx, origin);
+    await checkReceivable(trx, origin, existing);
+    const owner = await clusterOwner(trx, services, actor);
+    const s = parsed.soa;
+    const fields = {
+      account_id: owner.id,
+      ttl: parsed.ttl,
+      mname: s.mname,
+      rname: s.rname,
+      refresh: s.refresh,
+      retry: s.retry,
+      expire: s.expire,
+      minimum: s.minimum,
+      updated_at: now,
+    };
+    let id: string;
+    if (existing) {
+      id = existing.id;
+      await repo.lockZone(trx, id);
+      const current = Number((await repo.findZone(trx, origin))?.serial ?? 0);
+      await trx
+        .updateTable('dns_zones')
+        .set({ ...fields, serial: s.serial > current ? s.serial : current + 1 })
+        .where('id', '=', id)
+        .execute();
+      await trx.deleteFrom('dns_records').where('zone_id', '=', id).execute();
+    } else {
+      id = newId(services.random);
+      await trx
+        .insertInto('dns_zones')
+        .values({ id, origin, domain_id: null, serial: s.serial, created_at: now, ...fields })
+        .execute();
+    }
+    await repo.insertRecords(trx, id, parsed.records);
+    await repo.queueZone(trx, origin, 'upsert', now);
+    await record(
+      trx,
+      actor,
+      { command: 'dns.admin.zone.rawsave', target: origin, details: { records: parsed.records.length } },
+      now,
+    );
+  });
+  kickApplier(services);
+}
+
+/** Deletes a zone a cluster master pushed; true when there was one. */
+export async function deleteReceivedZone(services: Services, actor: Actor, domain: string): Promise<boolean> {
+  const origin = zoneName(domain);
+  const now = services.clock.now();
+  const done = await services.db.transaction().execute(async (trx) => {
+    const existing = await repo.findZone(trx, origin);
+    if (!existing) return false;
+    await checkReceivable(trx, origin, existing);
+    await deleteZonesByOrigin(trx, [origin], now);
+    await record(trx, actor, { command: 'dns.admin.zone.delete', target: origin }, now);
+    return true;
+  });
+  if (done) kickApplier(services);
+  return done;
 }

@@ -13,6 +13,8 @@ export interface DaContext {
   params: Params;
   /** The commands login-key lists may name (for key creation). */
   catalog: CommandCatalog;
+  /** The request body as sent, for a command whose body is data rather than parameters (DNS `rawsave`). */
+  rawBody?: Buffer | undefined;
 }
 
 export interface DaCommand {

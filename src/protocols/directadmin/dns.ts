@@ -215,7 +215,14 @@ export const dnsControlCommand: DaCommand = {
  * connectivity check of a DirectAdmin master, and `action=exists` tells whether a zone is here.
  */
 export const dnsAdminCommand: DaCommand = {
-  uses: ['dns.admin.records.list', 'dns.admin.records.change', 'dns.admin.zone.ttl', 'dns.admin.zone.exists'],
+  uses: [
+    'dns.admin.records.list',
+    'dns.admin.records.change',
+    'dns.admin.zone.ttl',
+    'dns.admin.zone.exists',
+    'dns.admin.zone.rawsave',
+    'dns.admin.zone.delete',
+  ],
   level: 'admin',
   async run(ctx) {
     requireLevel(ctx, 'admin');
@@ -231,8 +238,23 @@ export const dnsAdminCommand: DaCommand = {
         json: { exists: String(exists) },
       };
     }
-    if (action === 'rawsave' || (action === 'delete' && !p.has('type') && !p.has('name')))
-      fail('NOT_IMPLEMENTED', 'This server does not take zones from a DNS cluster master yet');
+    if (action === 'rawsave') {
+      const body = ctx.rawBody;
+      if (!body || body.length === 0) fail('MISSING_PARAMETER', 'The zone file is the body of the request');
+      let zone: string;
+      try {
+        zone = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      } catch {
+        return fail('BAD_REQUEST', 'The zone file is not valid UTF-8');
+      }
+      await exec(ctx, 'dns.admin.zone.rawsave', { domain: need(p, 'domain'), zone });
+      return { kind: 'action', text: 'Zone saved', details: '' };
+    }
+    // A master deleting a zone sends no record fields; with them it is a record deletion as in DNS_CONTROL.
+    if (action === 'delete' && !p.has('type') && !p.has('name')) {
+      await exec(ctx, 'dns.admin.zone.delete', { domain: need(p, 'domain') });
+      return { kind: 'action', text: 'Zone deleted', details: '' };
+    }
     return dnsControl(ctx, 'dns.admin');
   },
 };

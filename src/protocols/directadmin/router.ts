@@ -22,6 +22,9 @@ import {
 
 const COMMAND_RE = /^CMD_[A-Z0-9_]{1,64}$/;
 
+/** A DNS cluster master's `rawsave`: the body is a zone file, data for the command rather than parameters. */
+const RAWSAVE_RE = /^\/CMD(?:_API)?_DNS_ADMIN\?(?:[^#]*&)?action=rawsave(?:&|#|$)/i;
+
 /** The methods DA commands answer; HEAD is GET without the body. */
 const ALLOWED_METHODS = 'GET, HEAD, POST';
 
@@ -164,7 +167,12 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
       const auth = await authenticate(req, ip, cmd, redactor);
       if (!auth) return sendUnauthorized(reply);
       const { actor } = auth;
-      params = await readParams(req.url, req.headers['content-type'], req.body as Buffer | undefined);
+      const rawBody = RAWSAVE_RE.test(req.url) ? (req.body as Buffer | undefined) : undefined;
+      params = await readParams(
+        req.url,
+        req.headers['content-type'],
+        rawBody ? undefined : (req.body as Buffer | undefined),
+      );
       const p = params;
       if (debugOn(services, cmd, 189))
         log.info({ debug: 'params', cmd: logCmd, params: redactor.params(p) }, 'parameters');
@@ -185,7 +193,7 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
       }
       if (!found)
         throw new AppError('UNKNOWN_COMMAND', `${cmd.slice(0, 64)} is not a command of this server`);
-      const answer = await found.command.run({ services, actor, params: p, catalog });
+      const answer = await found.command.run({ services, actor, params: p, catalog, rawBody });
       const enc = encodeAnswer(answer, wantsJson(p));
       if (debugOn(services, cmd, 189))
         log.info(

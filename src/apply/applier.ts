@@ -69,6 +69,28 @@ function message(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
 }
 
+/**
+ * Zones checked (one named-checkzone process each) or reloaded at once: thousands of zones one after
+ * another would take minutes, and more processes than this only compete for the same cores.
+ */
+const CONCURRENCY = 4;
+
+/** Runs fn over items, at most `limit` at a time. */
+async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** The origins a rendered include lists. */
 function includedZones(text: string): string[] {
   return [...text.matchAll(/^zone "([a-z0-9_.-]+)" /gm)].map((m) => m[1] as string).filter(isOrigin);
@@ -335,10 +357,10 @@ export class Applier {
     }
     const upserted: string[] = [];
     const deleted: string[] = [];
-    for (const origin of origins) {
+    await eachLimit(origins, CONCURRENCY, async (origin) => {
       const err = await this.writeZone(origin, deleted, upserted);
       if (err) errors.set(origin, err);
-    }
+    });
     const live = new Set(before);
     for (const o of upserted) live.add(o);
     for (const o of deleted) live.delete(o);
@@ -363,11 +385,14 @@ export class Applier {
       if (err) for (const o of membership) errors.set(o, err);
     }
     // New zones were loaded by the reconfig; zones BIND had already are reloaded from their new file.
-    for (const o of upserted)
-      if (before.has(o)) {
+    await eachLimit(
+      upserted.filter((o) => before.has(o)),
+      CONCURRENCY,
+      async (o) => {
         const err = await driver.reloadZone(o);
         if (err) errors.set(o, err);
-      }
+      },
+    );
     return errors;
   }
 
@@ -443,7 +468,7 @@ export class Applier {
     const wanted = await source.list();
     const before = new Set(await driver.zoneFiles());
     const live = new Set<string>();
-    for (const origin of wanted) {
+    await eachLimit(wanted, CONCURRENCY, async (origin) => {
       const deleted: string[] = [];
       const upserted: string[] = [];
       const old = before.has(origin) ? await readIfExists(driver.zoneFile(origin)) : null;
@@ -452,14 +477,14 @@ export class Applier {
         report.errors.set(origin, err);
         // A zone that no longer checks keeps being served from its last good file.
         if (old !== null) live.add(origin);
-        continue;
+        return;
       }
       if (upserted.length) {
         live.add(origin);
         if (old === (await readIfExists(driver.zoneFile(origin)))) report.unchanged++;
         else report.written++;
       }
-    }
+    });
     const inc = await this.writeInclude([...live].filter(isOrigin));
     if (inc.error) {
       report.errors.set('(include)', inc.error);
@@ -476,15 +501,10 @@ export class Applier {
       report.errors.set('(reconfig)', err);
       return report;
     }
-    // A few reloads at a time: thousands of zones one after another would take minutes.
-    const queue = [...live];
-    const worker = async () => {
-      for (let o = queue.shift(); o !== undefined; o = queue.shift()) {
-        const e = await driver.reloadZone(o);
-        if (e) report.errors.set(o, e);
-      }
-    };
-    await Promise.all([worker(), worker(), worker(), worker()]);
+    await eachLimit([...live], CONCURRENCY, async (o) => {
+      const e = await driver.reloadZone(o);
+      if (e) report.errors.set(o, e);
+    });
     return report;
   }
 }

@@ -16,6 +16,7 @@ import {
   tokenMayRun,
 } from './auth.js';
 import { api2Failure, api2Success, uapiFailure, uapiSuccess } from './envelope.js';
+import { transformList } from './transform.js';
 import { UAPI_FUNCTIONS, UAPI_MODULES, uapiCatalog } from './uapi.js';
 
 export type UserListener = 'cpanel' | 'webmail';
@@ -90,12 +91,15 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
     const p = await params(req);
     try {
       const r = await fn.run({ services, actor, params: p, catalog });
+      // Lists go through cPanel's filter, sort and paginate arguments.
+      const t = Array.isArray(r.data) ? transformList(r.data, p) : null;
+      const messages = [...(r.messages ?? []), ...(t?.messages ?? [])];
       return send(
         reply,
         200,
-        uapiSuccess(r.data, {
-          ...(r.metadata ? { metadata: r.metadata } : {}),
-          ...(r.messages ? { messages: r.messages } : {}),
+        uapiSuccess(t ? t.data : r.data, {
+          metadata: { ...t?.metadata, ...r.metadata },
+          messages,
           ...(r.warnings ? { warnings: r.warnings } : {}),
         }),
       );

@@ -119,6 +119,30 @@ export interface AuditEventsTable {
   details: string;
 }
 
+/** One installed TLS certificate per domain. `private_key` is a secret: never listed nor logged. */
+export interface CertificatesTable {
+  id: string;
+  domain_id: string;
+  account_id: string;
+  /** PEM. */
+  private_key: string;
+  /** PEM of the domain's certificate. */
+  certificate: string;
+  /** PEM of the intermediate certificates, leaf's issuer first; empty when none. */
+  chain: string;
+  /** Subject common name (empty when the certificate has none). */
+  subject: string;
+  /** JSON array of the DNS names the certificate covers. */
+  names: string;
+  issuer: string;
+  not_before: number;
+  not_after: number;
+  /** SHA-256 of the certificate, colon-separated hex. */
+  fingerprint: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface BfmEntriesTable {
   /** 'ip' or 'account'. */
   kind: string;
@@ -270,6 +294,7 @@ export interface DB {
   domain_pointers: DomainPointersTable;
   dns_zones: DnsZonesTable;
   dns_records: DnsRecordsTable;
+  certificates: CertificatesTable;
 }
 
 export type Db = Kysely<DB>;
@@ -286,3 +311,4 @@ export type DnsRecordRow = Selectable<DnsRecordsTable>;
 export type LoginKey = Selectable<LoginKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
+export type CertificateRow = Selectable<CertificatesTable>;

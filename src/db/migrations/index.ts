@@ -4,6 +4,7 @@ import * as m1 from './2026_11_25_120000_login_keys.js';
 import * as m2 from './2026_11_25_130000_sessions.js';
 import * as mApiTokens from './2026_11_26_000000_api_tokens.js';
 import * as mDns from './2026_11_26_010000_dns.js';
+import * as mCertificates from './2026_11_26_020000_certificates.js';
 
 /** Every migration in order. Listed statically so the built server needs no directory scan. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_25_130000_sessions': m2,
   '2026_11_26_000000_api_tokens': mApiTokens,
   '2026_11_26_010000_dns': mDns,
+  '2026_11_26_020000_certificates': mCertificates,
 };

@@ -131,6 +131,8 @@ export class Applier {
    */
   private reconfigOwed = true;
   private passFailures = 0;
+  /** The tail of the passes of this process, which run one after another. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   /** The BIND side this applier drives. */
   readonly driver: BindDriver;
@@ -205,6 +207,16 @@ export class Applier {
     }
   }
 
+  /**
+   * Runs fn after every earlier pass of this applier. Two passes at once could each rewrite the include
+   * from what they read before the other wrote it, dropping the other's new zone.
+   */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => {});
+    return run;
+  }
+
   private scheduleRetry(delay: number): void {
     if (this.stopped) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -225,7 +237,11 @@ export class Applier {
    * One pass: takes the pending `dns.zone` rows, applies their zones (coalesced: a zone changed by many
    * rows is rendered once, from its state now), and records the outcome on every row taken.
    */
-  async applyPending(): Promise<ApplyReport> {
+  applyPending(): Promise<ApplyReport> {
+    return this.exclusive(() => this.lockedPass());
+  }
+
+  private lockedPass(): Promise<ApplyReport> {
     const { db } = this.opts;
     if (this.opts.dialect === 'postgres')
       // Several nodes may share the database. One applies at a time: two nodes rendering the same zone
@@ -342,7 +358,7 @@ export class Applier {
    * Brings the given zones on disk and in BIND to their state in the source. Returns the error of each
    * origin that did not make it; the others are live (or gone, for deleted zones).
    */
-  async applyOrigins(origins: string[]): Promise<Map<string, string>> {
+  private async applyOrigins(origins: string[]): Promise<Map<string, string>> {
     const { driver } = this.opts;
     const errors = new Map<string, string>();
     let before: Set<string>;
@@ -461,7 +477,11 @@ export class Applier {
    * Rebuilds every zone file and the include from the source: zones that check are written, zone files
    * of zones that no longer exist are removed, and BIND is reconfigured and every zone reloaded.
    */
-  async reconcile(): Promise<ReconcileReport> {
+  reconcile(): Promise<ReconcileReport> {
+    return this.exclusive(() => this.rebuild());
+  }
+
+  private async rebuild(): Promise<ReconcileReport> {
     const { driver, source } = this.opts;
     await driver.ensureDirs();
     const report: ReconcileReport = { written: 0, unchanged: 0, removed: 0, errors: new Map() };

@@ -408,29 +408,30 @@ describe('DNS applier against a real named', () => {
   it.runIf(TEST_DB === 'postgres')('two nodes sharing the database apply one at a time', async () => {
     await applier.stop();
     try {
-      let active = 0;
+      // Loads in flight per node; `most` is the largest number of nodes loading at the same moment.
+      const active = new Map<string, number>();
       let most = 0;
       // Slow loads make an overlap of two passes certain if the lock did not prevent it.
-      const slow: ZoneSource = {
+      const slow = (id: string): ZoneSource => ({
         load: async (origin) => {
-          active++;
-          most = Math.max(most, active);
+          active.set(id, (active.get(id) ?? 0) + 1);
+          most = Math.max(most, [...active.values()].filter((n) => n > 0).length);
           await new Promise((r) => setTimeout(r, 40));
-          active--;
+          active.set(id, (active.get(id) ?? 0) - 1);
           return source.load(origin);
         },
         list: () => source.list(),
-      };
-      const node = () =>
+      });
+      const node = (id: string) =>
         new Applier({
           db: env.services.db,
           dialect: 'postgres',
           driver,
-          source: slow,
+          source: slow(id),
           logger: log,
           clock: systemClock,
         });
-      const [a, b] = [node(), node()];
+      const [a, b] = [node('a'), node('b')];
       for (const origin of ['n1.example', 'n2.example', 'n3.example']) {
         source.zones.set(origin, makeZone(origin, [A('@', '192.0.2.5')], ++serial));
         await env.services.db

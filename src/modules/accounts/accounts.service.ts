@@ -29,6 +29,7 @@ import {
   unlimitedSettings,
 } from '../packages/limits.js';
 import { kickApplier } from '../dns/dns.service.js';
+import { countOf } from '../domains/domains.repository.js';
 import { deleteAccountDomains, insertDomain } from '../domains/domains.service.js';
 import { findPackage } from '../packages/packages.service.js';
 import * as repo from './accounts.repository.js';
@@ -553,6 +554,8 @@ export async function showUsage(
   // Only domains exist as countable resources so far; the other services add their counts as they land.
   for (const f of limitFieldsFor(a.level === 'reseller' ? 'reseller' : 'user')) usage[f] = '0';
   usage.vdomains = String(domains.length);
+  usage.nsubdomains = String(await countOf(services.db, 'subdomains', a.id));
+  usage.domainptr = String(await countOf(services.db, 'domain_pointers', a.id));
   usage.db_quota = '0';
   usage.email_quota = '0';
   return usage;

@@ -231,6 +231,8 @@ describe('domains', () => {
     expect(list.body).toBe('list[]=blog&list[]=shop');
     const json = await rawCall(s.port, `/CMD_API_SUBDOMAINS?domain=${dom}&json=yes`, { auth: BOB });
     expect(json.body).toBe('["blog","shop"]');
+    const usage = await rawCall(s.port, '/CMD_API_SHOW_USER_USAGE', { auth: BOB });
+    expect(usage.pairs.nsubdomains).toBe('2');
     const over = await call(s, BOB, 'CMD_API_SUBDOMAINS', {
       action: 'create',
       domain: dom,
@@ -284,6 +286,7 @@ describe('domains', () => {
     expect(await loadZone(s.services.db, 'bob-ptr.test')).toBeNull();
     const list = await rawCall(s.port, '/CMD_API_DOMAIN_POINTER?domain=bob.test', { auth: BOB });
     expect(list.body).toBe('bob-alias.test=alias&bob-ptr.test=pointer');
+    expect((await rawCall(s.port, '/CMD_API_SHOW_USER_USAGE', { auth: BOB })).pairs.domainptr).toBe('2');
     const over = await call(s, BOB, 'CMD_API_DOMAIN_POINTER', {
       action: 'add',
       domain: 'bob.test',

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { buildApps } from '../../src/app.js';
 import type { ApiToken } from '../../src/db/database.js';
 import {
@@ -20,8 +21,13 @@ export interface CpanelServer extends TestServer {
   wm(path: string, opts?: CallOptions): Promise<Answer>;
 }
 
-export async function startCpanelServer(opts: TestEnvOptions = {}): Promise<CpanelServer> {
+export async function startCpanelServer(
+  opts: TestEnvOptions = {},
+  /** Collects every log line (pino at `debug`) of the cPanel listeners here. */
+  logLines?: string[],
+): Promise<CpanelServer> {
   const s = await startTestServer(opts);
+  if (logLines) s.services.logger = pino({ level: 'debug' }, { write: (l: string) => void logLines.push(l) });
   const apps = buildApps(s.services, null);
   await apps.cpanel.listen({ host: '127.0.0.1', port: 0 });
   await apps.webmail.listen({ host: '127.0.0.1', port: 0 });

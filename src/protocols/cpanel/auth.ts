@@ -35,6 +35,8 @@ export interface CpanelAuthFailure {
   headers: Record<string, string>;
   body: string;
   contentType: string;
+  /** Why (debug output only; the client sees the same answer for every bad credential). */
+  reason?: string;
 }
 
 export type CpanelAuthOutcome =
@@ -90,9 +92,9 @@ function isApi2Path(path: string): boolean {
 }
 
 /** Bad credentials, as each listener answers them: 403 "Access denied" on WHM, 401 elsewhere. */
-function badCredentials(listener: CpanelListener, path: string): CpanelAuthFailure {
+function badCredentials(listener: CpanelListener, path: string, reason: string): CpanelAuthFailure {
   if (listener === 'whm')
-    return { ok: false, status: 403, headers: {}, body: accessDeniedBody(), contentType: JSON_TYPE };
+    return { ok: false, status: 403, headers: {}, body: accessDeniedBody(), contentType: JSON_TYPE, reason };
   const realm = listener === 'webmail' ? 'Webmail' : 'cPanel';
   return {
     ok: false,
@@ -100,16 +102,18 @@ function badCredentials(listener: CpanelListener, path: string): CpanelAuthFailu
     headers: { 'WWW-Authenticate': `Basic realm="${realm}"` },
     body: isApi2Path(path) ? accessDeniedBody() : uapiFailureBody([ACCESS_DENIED]),
     contentType: JSON_TYPE,
+    reason,
   };
 }
 
-function forbidden(listener: CpanelListener, path: string, text: string): CpanelAuthFailure {
+function forbidden(listener: CpanelListener, path: string, text: string, reason: string): CpanelAuthFailure {
   return {
     ok: false,
     status: 403,
     headers: {},
     body: listener === 'whm' || isApi2Path(path) ? accessDeniedBody(text) : uapiFailureBody([text]),
     contentType: JSON_TYPE,
+    reason,
   };
 }
 
@@ -229,16 +233,16 @@ export async function authenticateCpanel(
   if (kind === 'basic') return basicLogin(services, req, listener, ip, path);
   if (kind !== 'cpanel' && kind !== 'whm') {
     if (header) await recordFailure(services.db, services.bfm, ip, null, services.clock.now());
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, header ? 'malformed' : 'no_credentials');
   }
   // A token of the other service (and cpanel-lib's legacy `WHM user:accesshash` on 2083) is no credential
   // here; tokens never work on webmail.
   const wanted = listener === 'whm' ? 'whm' : 'cpanel';
   if (listener === 'webmail' || kind !== wanted) {
     await recordFailure(services.db, services.bfm, ip, null, services.clock.now());
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, 'wrong_scheme');
   }
-  if (!tokenPathAllowed(listener, path)) return forbidden(listener, path, TOKEN_PATH_TEXT);
+  if (!tokenPathAllowed(listener, path)) return forbidden(listener, path, TOKEN_PATH_TEXT, 'token_path');
   return tokenLogin(services, listener, path, ip, wanted, scheme?.[2] ?? '');
 }
 
@@ -255,10 +259,10 @@ async function tokenLogin(
   const user = pair ? normalizeUsername(pair.user) : '';
   const plausible = pair !== null && isPlausibleUsername(user);
   if (await isBlocked(db, bfm, ip, plausible ? user : null, clock.now()))
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, 'blocked');
   if (!pair || !plausible || !isTokenShaped(pair.secret)) {
     await recordFailure(db, bfm, ip, plausible ? user : null, clock.now());
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, 'malformed');
   }
   const owner = await findForLogin(db, user);
   const now = clock.now();
@@ -267,7 +271,7 @@ async function tokenLogin(
     : undefined;
   if (!owner || !token) {
     await recordFailure(db, bfm, ip, user, now);
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, owner ? 'unknown_token' : 'unknown_user');
   }
   const refusal = decideToken(token, owner, ip, now);
   if (refusal) {
@@ -281,8 +285,8 @@ async function tokenLogin(
     });
     // An expired token is an unknown one (cPanel): counted like a wrong secret.
     if (refusal === 'expired') await recordFailure(db, bfm, ip, user, now);
-    if (refusal === 'feature_disabled') return forbidden(listener, path, APITOKENS_FEATURE_TEXT);
-    return badCredentials(listener, path);
+    if (refusal === 'feature_disabled') return forbidden(listener, path, APITOKENS_FEATURE_TEXT, refusal);
+    return badCredentials(listener, path, refusal);
   }
   const account = stripChain(owner);
   const credential: Credential = {
@@ -314,23 +318,23 @@ async function basicLogin(
   if (!basic || basic.username.includes('|')) {
     // DirectAdmin's `owner|user` login-as is no cPanel syntax.
     await recordFailure(db, bfm, ip, null, clock.now());
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, 'malformed');
   }
   if (listener === 'webmail' && basic.username.includes('@')) {
     // Mailboxes do not exist yet, so no `mailbox@domain` login can succeed. It still costs what a real
     // one would (a hash) and is counted, so the answer tells nothing and guessing is throttled.
     const name = basic.username.toLowerCase().slice(0, 320);
-    if (await isBlocked(db, bfm, ip, name, clock.now())) return badCredentials(listener, path);
+    if (await isBlocked(db, bfm, ip, name, clock.now())) return badCredentials(listener, path, 'blocked');
     await hasher.verifyDummy(basic.password);
     await recordFailure(db, bfm, ip, name, clock.now());
-    return badCredentials(listener, path);
+    return badCredentials(listener, path, 'unknown_mailbox');
   }
   const outcome = await verifyPasswordLogin(services, {
     username: basic.username,
     secret: basic.password,
     ip,
   });
-  if (!outcome.ok) return badCredentials(listener, path);
+  if (!outcome.ok) return badCredentials(listener, path, outcome.reason);
   return { ok: true, via: 'password', actor: outcome.actor };
 }
 
@@ -371,5 +375,6 @@ export function tokenMayRun(
     refusal === 'readonly'
       ? 'This API token is read-only: it cannot run functions that change anything.'
       : 'This API token does not allow that function.',
+    refusal,
   );
 }

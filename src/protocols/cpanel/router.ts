@@ -6,6 +6,7 @@ import type { CommandCatalog } from '../../auth/command-policy.js';
 import { AppError, isAppError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
 import { debugRequestLine } from '../directadmin/router.js';
+import { clientIp, Redactor } from '../http.js';
 import { type Params, readParams } from '../params.js';
 import { API2_FUNCTIONS } from './api2.js';
 import {
@@ -44,6 +45,23 @@ function errorText(e: AppError): string {
 export function registerCpanel(app: FastifyInstance, services: Services, listener: UserListener): void {
   const catalog: CommandCatalog = uapiCatalog();
   const log = services.logger;
+  const debug = services.config.debug;
+
+  /** Sends a refusal; debug level 2000 (as on the DA listener) logs why, never the secret. */
+  function refused(req: FastifyRequest, reply: FastifyReply, path: string, f: CpanelAuthFailure) {
+    if (debug >= 2000)
+      log.info(
+        { debug: 'auth', path: path.slice(0, 100), ip: clientIp(req), status: f.status, reason: f.reason },
+        `login refused: ${f.reason ?? 'unknown'}`,
+      );
+    return sendFailure(reply, f);
+  }
+
+  /** Debug level 189: the parameters, every secret-named one hidden. */
+  function debugParams(path: string, p: Params): void {
+    if (debug >= 189)
+      log.info({ debug: 'params', path: path.slice(0, 100), params: new Redactor().params(p) }, 'parameters');
+  }
 
   /** Answers a request refused before it reached a function (unknown path, bad body) in UAPI JSON. */
   function refuse(reply: FastifyReply, status: number, text: string): FastifyReply {
@@ -87,8 +105,9 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
         uapiFailure([`Execution of ${name} (api version:3) is not permitted inside of webmail`]),
       );
     const gate = tokenMayRun(services, listener, path, actor, name, catalog, fn.mutates);
-    if (gate) return sendFailure(reply, gate);
+    if (gate) return refused(req, reply, path, gate);
     const p = await params(req);
+    debugParams(path, p);
     try {
       const r = await fn.run({ services, actor, params: p, catalog });
       // Lists go through cPanel's filter, sort and paginate arguments.
@@ -116,6 +135,7 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
     path: string,
   ): Promise<FastifyReply> {
     const p = await params(req);
+    debugParams(path, p);
     const module = p.get('cpanel_jsonapi_module') ?? '';
     const func = p.get('cpanel_jsonapi_func') ?? '';
     const version = p.get('cpanel_jsonapi_apiversion') ?? '2';
@@ -146,7 +166,7 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
         ),
       );
     const gate = tokenMayRun(services, listener, path, actor, name, catalog, fn.mutates);
-    if (gate) return sendFailure(reply, gate);
+    if (gate) return refused(req, reply, path, gate);
     try {
       return send(
         reply,
@@ -166,7 +186,7 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
     try {
       // Authentication first: an anonymous caller learns nothing, not even whether its parameters parse.
       const auth = await authenticateCpanel(services, req, listener);
-      if (!auth.ok) return sendFailure(reply, auth);
+      if (!auth.ok) return refused(req, reply, path, auth);
       const exec = /^\/execute\/([^/]*)\/([^/]*)\/?$/.exec(path);
       if (exec) {
         const dec = (s: string) => {
@@ -192,7 +212,7 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
     } catch (e) {
       if (e instanceof CredentialRejected) {
         // The token authenticated but had nothing left (uses, rate): the same answer as a bad credential.
-        return sendFailure(reply, spentAnswer(path));
+        return refused(req, reply, path, { ...spentAnswer(path), reason: e.reason });
       }
       if (isAppError(e)) return refuse(reply, e.status, errorText(e));
       log.error({ err: e, path: path.slice(0, 100) }, 'unexpected error');

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 /** Where BIND's files live and how it is checked and reloaded. */
 export interface BindSettings {
@@ -63,6 +63,16 @@ function oneLine(text: string): string {
   return s.length > 500 ? `${s.slice(0, 497)}...` : s;
 }
 
+/** Runs a configured command; null on success, else its output as one line named after the program. */
+async function command(argv: string[], timeoutMs: number): Promise<string | null> {
+  const r = await run(argv, timeoutMs);
+  if (r.ok) return null;
+  const name = basename(argv[0] ?? 'command');
+  const out = oneLine(r.output);
+  // rndc and most tools already start their messages with their own name.
+  return out.startsWith(`${name}:`) ? out : `${name}: ${out}`;
+}
+
 const ZONE_FILE = /^([a-z0-9_.-]+)\.db$/;
 
 /** The BIND side of applying: file names, checks with named-checkzone/-checkconf, reload commands. */
@@ -113,15 +123,15 @@ export class BindDriver {
 
   /** Asks BIND to reload one zone; null on success, else the reason. */
   async reloadZone(origin: string): Promise<string | null> {
-    const argv = this.settings.reloadCommand.map((a) => a.split('{zone}').join(origin));
-    const r = await run(argv, this.timeoutMs);
-    return r.ok ? null : `${argv[0] ?? 'reload'}: ${oneLine(r.output)}`;
+    return command(
+      this.settings.reloadCommand.map((a) => a.split('{zone}').join(origin)),
+      this.timeoutMs,
+    );
   }
 
   /** Asks BIND to re-read its configuration (new and removed zones); null on success, else the reason. */
   async reconfig(): Promise<string | null> {
-    const r = await run(this.settings.reconfigCommand, this.timeoutMs);
-    return r.ok ? null : `${this.settings.reconfigCommand[0] ?? 'reconfig'}: ${oneLine(r.output)}`;
+    return command(this.settings.reconfigCommand, this.timeoutMs);
   }
 
   /** Null when named-checkzone and named-checkconf can be run, else why not. */

@@ -8,6 +8,12 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** named and rndc live in /usr/sbin on Debian, which is not in every user's PATH. */
+function sbin(tool: string): string {
+  const p = join('/usr/sbin', tool);
+  return existsSync(p) ? p : tool;
+}
+
 /** A free TCP port on 127.0.0.1 (named uses the same number for UDP). */
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -81,7 +87,7 @@ include "${includePath}";
 `,
   );
   let output = '';
-  const child: ChildProcess = spawn('named', ['-g', '-n', '1', '-c', join(dir, 'named.conf')], {
+  const child: ChildProcess = spawn(sbin('named'), ['-g', '-n', '1', '-c', join(dir, 'named.conf')], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -115,7 +121,7 @@ include "${includePath}";
     cleanup();
     throw e;
   }
-  const rndc = ['rndc', '-c', join(dir, 'rndc.conf')];
+  const rndc = [sbin('rndc'), '-c', join(dir, 'rndc.conf')];
   const digArgs = (name: string, type: string, extra: string[]) => [
     '@127.0.0.1',
     '-p',

@@ -286,8 +286,8 @@ describe('DNS applier against a real named', () => {
       driver: new BindDriver({
         ...driver.settings,
         // A control port nobody listens on: rndc fails as it does when named is stopped.
-        reloadCommand: ['rndc', '-c', join(named.dir, 'rndc.conf'), '-p', '1', 'reload', '{zone}'],
-        reconfigCommand: ['rndc', '-c', join(named.dir, 'rndc.conf'), '-p', '1', 'reconfig'],
+        reloadCommand: [...named.rndc, '-p', '1', 'reload', '{zone}'],
+        reconfigCommand: [...named.rndc, '-p', '1', 'reconfig'],
       }),
       source,
       logger: log,

@@ -88,7 +88,7 @@ describe('hostdeck reconcile and the applier in hostdeck serve', () => {
     expect(await named.dig('www.alice.example.com', 'A')).toEqual(['127.0.0.1']);
 
     r = await cli.run(['reconcile'], {
-      env: { ...bind, HOSTDECK_BIND_RECONFIG_COMMAND: 'rndc -s 127.0.0.1 -p 1 reconfig' },
+      env: { ...bind, HOSTDECK_BIND_RECONFIG_COMMAND: `${named.rndc.join(' ')} -p 1 reconfig` },
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^hostdeck: \(reconfig\): rndc: .*127\.0\.0\.1#1.*\n$/);

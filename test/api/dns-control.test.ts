@@ -36,7 +36,7 @@ function recordJson([type, name, value]: string[], ttl = '14400'): string {
 
 const ZONE_FLAGS =
   '"dnssec":"no","user_dnssec_control":"no","dns_ns":"1","dns_ptr":"0","dns_spf":"1","dns_ttl":"1",' +
-  '"DNS_AFFECT_POINTERS_DEFAULT":"1","dns_tlsa":"0","dns_caa":"1","allow_dns_underscore":"1",' +
+  '"DNS_AFFECT_POINTERS_DEFAULT":"0","dns_tlsa":"0","dns_caa":"1","allow_dns_underscore":"1",' +
   '"full_mx_records":"1","default_ttl":"14400","allow_ttl_override":"yes","ttl_is_overridden":"no",' +
   '"ttl":"14400","ttl_value":"14400"';
 

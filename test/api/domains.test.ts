@@ -425,3 +425,87 @@ describe('domain commands with a login key limited to one domain', () => {
     expect(sub.pairs.error, sub.body).toBe('0');
   });
 });
+
+describe('races', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+    await savePackage(s, credentialOf('admin'), 'user', 'three', packageFields('user', '3'));
+    await createAccount(s, 'user', 'alice', { domain: 'alice.test', package: 'three' });
+    await createAccount(s, 'user', 'bob', { domain: 'bob.test', package: 'three' });
+  });
+  afterAll(async () => s?.close());
+
+  it('concurrent creations never pass vdomains, and a name goes to one account only', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call(s, ALICE, 'CMD_API_DOMAIN', { action: 'create', domain: `r${i}.test` }),
+      ),
+    );
+    expect(results.filter((r) => r.pairs.error === '0')).toHaveLength(2);
+    // Three ways to claim one name, from two accounts, at once; a non-alias pointer has no zone whose
+    // unique origin could stop the race, so only the claim lock does.
+    for (let round = 0; round < 5; round++) {
+      const name = `contested${round}.test`;
+      const claims = await Promise.all([
+        call(s, ALICE, 'CMD_API_DOMAIN_POINTER', {
+          action: 'add',
+          domain: 'alice.test',
+          from: name,
+          alias: 'no',
+        }),
+        call(s, BOB, 'CMD_API_DOMAIN', { action: 'create', domain: name }),
+        call(s, BOB, 'CMD_API_DOMAIN_POINTER', {
+          action: 'add',
+          domain: 'bob.test',
+          from: name,
+          alias: 'no',
+        }),
+      ]);
+      expect(claims.filter((r) => r.pairs.error === '0').length, name).toBeLessThanOrEqual(1);
+      const db = s.services.db;
+      const holders =
+        (await db.selectFrom('domains').select('id').where('name', '=', name).execute()).length +
+        (await db.selectFrom('domain_pointers').select('id').where('name', '=', name).execute()).length;
+      expect(holders, name).toBe(1);
+      // Free the slots for the next round.
+      await db.deleteFrom('domain_pointers').where('name', '=', name).execute();
+      if (await db.selectFrom('domains').select('id').where('name', '=', name).executeTakeFirst())
+        await call(s, BOB, 'CMD_API_DOMAIN', { action: 'select', delete: 'yes', select0: name });
+    }
+  });
+
+  it('concurrent record changes of one zone keep the CNAME rule and one serial step each', async () => {
+    const before = (await loadZone(s.services.db, 'bob.test'))?.soa.serial ?? 0;
+    const results = await Promise.all([
+      call(s, BOB, 'CMD_API_DNS_CONTROL', {
+        domain: 'bob.test',
+        action: 'add',
+        type: 'CNAME',
+        name: 'race',
+        value: 'www',
+      }),
+      call(s, BOB, 'CMD_API_DNS_CONTROL', {
+        domain: 'bob.test',
+        action: 'add',
+        type: 'A',
+        name: 'race',
+        value: '192.0.2.1',
+      }),
+      ...Array.from({ length: 6 }, (_, i) =>
+        call(s, BOB, 'CMD_API_DNS_CONTROL', {
+          domain: 'bob.test',
+          action: 'add',
+          type: 'TXT',
+          name: `t${i}`,
+          value: 'x',
+        }),
+      ),
+    ]);
+    const ok = results.filter((r) => r.pairs.error === '0').length;
+    expect(ok).toBe(7);
+    const zone = await loadZone(s.services.db, 'bob.test');
+    expect(zone?.records.filter((r) => r.name === 'race')).toHaveLength(1);
+    expect(zone?.soa.serial).toBe(before + 7);
+  });
+});

@@ -7,7 +7,7 @@ import { newId } from '../../core/random.js';
 import { printable, validateDomain } from '../../core/validation.js';
 import type { Account, DnsZoneRow, Executor } from '../../db/database.js';
 import type { Services } from '../../services.js';
-import { holderOf } from '../domains/domains.repository.js';
+import { holderOf, lockNameClaims } from '../domains/domains.repository.js';
 import { featureOn, readSettings } from '../packages/limits.js';
 import * as repo from './dns.repository.js';
 import {
@@ -389,6 +389,7 @@ async function clusterOwner(db: Executor, services: Services, actor: Actor): Pro
 
 /** A zone a cluster master may replace or delete: its own, never one of this server's domains. */
 async function checkReceivable(db: Executor, origin: string, zone: DnsZoneRow | undefined): Promise<void> {
+  await lockNameClaims(db);
   if (zone ? zone.domain_id !== null : await holderOf(db, origin))
     fail('DOMAIN_TAKEN', `${origin} is a domain of this server, not a zone a master may push`);
 }

@@ -1,3 +1,4 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 
 export function domainByName(db: Executor, name: string) {
@@ -83,4 +84,17 @@ export async function lockAccount(db: Executor, accountId: string): Promise<void
     .set((eb) => ({ updated_at: eb.ref('updated_at') }))
     .where('id', '=', accountId)
     .execute();
+}
+
+/** Advisory lock key serialising claims of host names (an arbitrary constant, distinct from the schema lock). */
+const NAME_CLAIM_LOCK = 7_262_611_401;
+
+/**
+ * Makes claims of host names one at a time until the transaction ends. A name may be claimed through
+ * different tables (a domain, a pointer, a subdomain), so no single unique index can stop two accounts
+ * from taking it at once on PostgreSQL; SQLite already runs one write transaction at a time.
+ */
+export async function lockNameClaims(db: Executor): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter)
+    await sql`select pg_advisory_xact_lock(${NAME_CLAIM_LOCK})`.execute(db);
 }

@@ -9,6 +9,10 @@ import { isUniqueViolation } from '../../db/errors.js';
 import type { Services } from '../../services.js';
 import { createZone, deleteZonesByOrigin, kickApplier } from '../dns/dns.service.js';
 import { limitValue, readSettings } from '../packages/limits.js';
+import {
+  deleteOfDomain as deleteCertificateOfDomain,
+  deleteOfAccount as deleteCertificatesOfAccount,
+} from '../ssl/ssl.repository.js';
 import * as repo from './domains.repository.js';
 
 /** Per-domain settings in DirectAdmin's words: MB or `unlimited`, switches ON/OFF. */
@@ -48,6 +52,7 @@ function checkSettings(s: DomainSettings): DomainSettings {
  * the names under it.
  */
 async function checkFreeName(db: Executor, name: string, account: Account): Promise<void> {
+  await repo.lockNameClaims(db);
   if (await repo.holderOf(db, name)) fail('DOMAIN_TAKEN', `${name} already exists`);
   if ((await repo.parentHolders(db, name)).some((id) => id !== account.id))
     fail('DOMAIN_TAKEN', `${name} is under a domain of another account`);
@@ -167,6 +172,7 @@ async function removeDomain(trx: Executor, d: DomainRow, now: number): Promise<v
   await trx.deleteFrom('subdomains').where('domain_id', '=', d.id).execute();
   await trx.deleteFrom('domain_pointers').where('domain_id', '=', d.id).execute();
   await deleteZonesByOrigin(trx, [d.name, ...pointers.map((p) => p.name)], now);
+  await deleteCertificateOfDomain(trx, d.id);
   await trx.deleteFrom('domains').where('id', '=', d.id).execute();
 }
 
@@ -195,6 +201,7 @@ export async function deleteDomains(services: Services, actor: Actor, names: str
     }
   });
   kickApplier(services);
+  services.certificates.invalidate();
   return done;
 }
 
@@ -292,6 +299,7 @@ export async function createSubdomain(
     fqdn = `${label}.${d.name}`;
     await repo.lockAccount(trx, actor.account.id);
     checkLimit(actor.account, 'nsubdomains', await repo.countOf(trx, 'subdomains', actor.account.id));
+    await repo.lockNameClaims(trx);
     if (await repo.holderOf(trx, fqdn)) fail('DOMAIN_TAKEN', `${fqdn} already exists`);
     await trx
       .insertInto('subdomains')
@@ -456,5 +464,6 @@ export async function deleteAccountDomains(trx: Executor, accountId: string, now
     zones.map((z) => z.origin),
     now,
   );
+  await deleteCertificatesOfAccount(trx, accountId);
   await trx.deleteFrom('domains').where('account_id', '=', accountId).execute();
 }

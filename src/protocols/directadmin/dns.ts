@@ -112,7 +112,8 @@ function jsonListing(l: ZoneListing, defaultTtl: number): unknown {
     dns_ptr: '0',
     dns_spf: '1',
     dns_ttl: '1',
-    DNS_AFFECT_POINTERS_DEFAULT: '1',
+    // Record changes apply to the zone named only; affect_pointers is accepted and ignored (clients.md rule 5).
+    DNS_AFFECT_POINTERS_DEFAULT: '0',
     dns_tlsa: '0',
     dns_caa: '1',
     allow_dns_underscore: '1',

@@ -230,6 +230,28 @@ describe('cPanel UAPI and API 2 on 2083 (password)', () => {
     expect(put.status).toBe(405);
     expect(uapi(put).status).toBe(0);
   });
+  it('subdomains and pointers made through the DA API appear as sub_domains and parked_domains', async () => {
+    const sub = await s.call('/CMD_API_SUBDOMAINS', {
+      auth: FRED,
+      params: { action: 'create', domain: 'fred.example.com', subdomain: 'blog' },
+    });
+    expect(sub.pairs.error, sub.body).toBe('0');
+    const ptr = await s.call('/CMD_API_DOMAIN_POINTER', {
+      auth: FRED,
+      params: { action: 'add', domain: 'fred.example.com', from: 'fred-alias.example.net' },
+    });
+    expect(ptr.pairs.error, ptr.body).toBe('0');
+    const r = uapi(await s.cp('/execute/DomainInfo/list_domains', { auth: FRED }));
+    expect(r.data).toEqual({
+      addon_domains: [],
+      main_domain: 'fred.example.com',
+      parked_domains: ['fred-alias.example.net'],
+      sub_domains: ['blog.fred.example.com'],
+    });
+    const d = uapi(await s.cp('/execute/DomainInfo/domains_data', { auth: FRED }));
+    expect(d.data.sub_domains).toHaveLength(1);
+    expect(d.data.sub_domains[0]).toMatchObject({ domain: 'blog.fred.example.com', type: 'sub_domain' });
+  });
 });
 
 describe('webmail listener (2096)', () => {

@@ -190,15 +190,33 @@ async function getUserInformation(ctx: UapiContext): Promise<UapiResult> {
   return { data: picked };
 }
 
-async function listDomains(ctx: UapiContext): Promise<UapiResult> {
-  // The main domain is a field of the account row the request already holds; only the list is read.
-  const domains = await exec<string[]>(ctx, 'domain.list', {});
-  const { main, others } = mainAndOthers({ config: { domain: ctx.actor.account.domain }, domains });
-  // The domains module adds subdomains and pointers (parked domains) as they exist; until then, none.
-  return { data: { addon_domains: others, main_domain: main, parked_domains: [], sub_domains: [] } };
+/**
+ * Subdomains (as full names) and pointers of the given domains. cPanel's parked domains are
+ * DirectAdmin's domain pointers: another name for a domain's site.
+ */
+async function subsAndParked(
+  ctx: UapiContext,
+  domains: string[],
+): Promise<{ subs: string[]; parked: string[] }> {
+  const subs: string[] = [];
+  const parked: string[] = [];
+  for (const domain of domains) {
+    for (const label of await exec<string[]>(ctx, 'domain.subdomain.list', { domain }))
+      subs.push(`${label}.${domain}`);
+    parked.push(...Object.keys(await exec<Record<string, string>>(ctx, 'domain.pointer.list', { domain })));
+  }
+  return { subs, parked };
 }
 
-function domainData(ctx: UapiContext, domain: string, type: 'main_domain' | 'addon_domain') {
+async function listDomains(ctx: UapiContext): Promise<UapiResult> {
+  // The main domain is a field of the account row the request already holds; only the lists are read.
+  const domains = await exec<string[]>(ctx, 'domain.list', {});
+  const { main, others } = mainAndOthers({ config: { domain: ctx.actor.account.domain }, domains });
+  const { subs, parked } = await subsAndParked(ctx, domains);
+  return { data: { addon_domains: others, main_domain: main, parked_domains: parked, sub_domains: subs } };
+}
+
+function domainData(ctx: UapiContext, domain: string, type: 'main_domain' | 'addon_domain' | 'sub_domain') {
   const user = ctx.actor.account.username;
   const home = homeOf(user);
   const settings = readSettings(ctx.actor.account.settings);
@@ -230,9 +248,15 @@ async function domainsData(ctx: UapiContext): Promise<UapiResult> {
   const owner = v.config.creator ?? '';
   const mainData = main ? { ...domainData(ctx, main, 'main_domain'), owner } : null;
   const addons = others.map((d) => ({ ...domainData(ctx, d, 'addon_domain'), owner }));
-  if (format === 'list') return { data: [...(mainData ? [mainData] : []), ...addons] };
+  const { subs } = await subsAndParked(ctx, v.domains);
+  const subData = subs.map((d) => ({
+    ...domainData(ctx, d, 'sub_domain'),
+    documentroot: `${homeOf(ctx.actor.account.username)}/public_html/${d.split('.')[0]}`,
+    owner,
+  }));
+  if (format === 'list') return { data: [...(mainData ? [mainData] : []), ...addons, ...subData] };
   return {
-    data: { addon_domains: addons, main_domain: mainData ?? {}, parked_domains: [], sub_domains: [] },
+    data: { addon_domains: addons, main_domain: mainData ?? {}, parked_domains: [], sub_domains: subData },
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadZone } from '../../src/modules/dns/dns.repository.js';
-import { makeKey } from '../helpers/da-expectations.js';
+import { credentialOf, makeKey, packageFields, savePackage } from '../helpers/da-expectations.js';
 import {
   type Answer,
   authOf,
@@ -518,5 +518,39 @@ describe('CMD_API_DNS_ADMIN', () => {
       .orderBy('id', 'desc')
       .executeTakeFirst();
     expect(last?.payload).toBe('{"origin":"slave.test","action":"delete"}');
+  });
+});
+
+describe('CMD_API_DNS_CONTROL for an account without DNS control', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+    await savePackage(
+      s,
+      credentialOf('admin'),
+      'user',
+      'nodns',
+      packageFields('user', '5', { dnscontrol: 'OFF' }),
+    );
+    await createAccount(s, 'user', 'fred', { domain: 'example.com', package: 'nodns' });
+  });
+  afterAll(async () => s?.close());
+
+  it('is refused, and the zone is unchanged', async () => {
+    const before = JSON.stringify(await loadZone(s.services.db, 'example.com'));
+    const add = await post(s, FRED, 'domain=example.com&action=add&type=TXT&name=x&value=y');
+    expect(add.pairs.error).toBe('1');
+    expect(add.pairs.text).toBe('That feature is disabled for this account');
+    expect((await get(s, FRED, 'domain=example.com&json=yes')).status).toBe(403);
+    expect(JSON.stringify(await loadZone(s.services.db, 'example.com'))).toBe(before);
+    // The admin may still change it.
+    const adm = await s.admin('/CMD_API_DNS_ADMIN', {
+      domain: 'example.com',
+      action: 'add',
+      type: 'TXT',
+      name: 'x',
+      value: 'y',
+    });
+    expect(adm.pairs.error).toBe('0');
   });
 });

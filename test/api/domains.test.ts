@@ -347,6 +347,26 @@ describe('domains', () => {
     expect(await snapshot(s.services)).toBe(before);
   });
 
+  it("a new account cannot take a name under another account's domain", async () => {
+    const before = await snapshot(s.services);
+    const r = await rawCall(s.port, '/CMD_API_ACCOUNT_USER', {
+      method: 'POST',
+      auth: credentialOf('admin'),
+      params: {
+        action: 'create',
+        username: 'mallory',
+        email: 'm@example.com',
+        passwd: 'Mallory-Pass-123',
+        passwd2: 'Mallory-Pass-123',
+        domain: 'www.bob.test',
+        package: 'two',
+      },
+    });
+    expect(r.pairs.error).toBe('1');
+    expect(r.pairs.text).toBe('That domain already exists on the system');
+    expect(await snapshot(s.services)).toBe(before);
+  });
+
   it('deleting an account deletes its domains, subdomains, pointers and zones', async () => {
     await createAccount(s, 'user', 'carol', { domain: 'carol.test', package: 'two' });
     const c = authOf('carol');

@@ -159,7 +159,7 @@ export async function deleteZonesByOrigin(trx: Executor, origins: string[], now:
 
 /** Tells the applier (when the server runs one) that the outbox has work. */
 export function kickApplier(services: Services): void {
-  (services as { applier?: { kick?: () => void } }).applier?.kick?.();
+  services.applier?.kick();
 }
 
 /** The zone name a request gives, or the DA error clients expect when there is none. */

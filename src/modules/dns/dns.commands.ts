@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Actor } from '../../auth/actor.js';
 import { assertDomainInScope } from '../../auth/scope.js';
 import { fail } from '../../core/errors.js';
 import { defineCommand } from '../../registry/registry.js';
@@ -17,7 +18,8 @@ const op = z.object({
 const changeInput = z.object({ domain, ops: z.array(op).min(1).max(100) });
 const ttlInput = z.object({ domain, ttl: z.number().int().min(0).max(2_147_483_647).nullable() });
 
-function ttlAuthorize(ctx: { actor: import('../../auth/actor.js').Actor }, i: { domain: string }) {
+/** The zone TTL is the whole zone's: a credential must reach the zone and have no narrower DNS scope. */
+function ttlAuthorize(ctx: { actor: Actor }, i: { domain: string }): void {
   assertDomainInScope(ctx.actor, svc.zoneName(i.domain));
   // A credential limited to some names or types may not change what every record of the zone inherits.
   if (ctx.actor.credential.scope?.dns)

@@ -91,6 +91,10 @@ include "${includePath}";
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // A test process that dies without stopping it must not leave a named behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
   const collect = (b: Buffer) => {
     output += b.toString();
   };

@@ -45,7 +45,17 @@ function baseOptions(
     requestTimeout: 120_000,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
-    ...(tls ? { https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' } } : {}),
+    // A client naming a domain with an installed certificate gets that certificate; others the default.
+    ...(tls
+      ? {
+          https: {
+            key: tls.key,
+            cert: tls.cert,
+            minVersion: 'TLSv1.2',
+            SNICallback: services.certificates.callback(),
+          },
+        }
+      : {}),
   } as FastifyServerOptions & { https?: object };
 }
 

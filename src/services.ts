@@ -22,6 +22,8 @@ import { dnsCommands } from './modules/dns/dns.commands.js';
 import { domainCommands } from './modules/domains/domains.commands.js';
 import { keyCommands } from './modules/keys/keys.commands.js';
 import { packageCommands } from './modules/packages/packages.commands.js';
+import { CertificateCache } from './modules/ssl/sni.js';
+import { sslCommands } from './modules/ssl/ssl.commands.js';
 import { tokenCommands } from './modules/tokens/tokens.commands.js';
 import { whmCommands } from './protocols/cpanel/whm/commands.js';
 import { Registry } from './registry/registry.js';
@@ -48,6 +50,8 @@ export interface Services {
    * after committing a zone change; the server starts it (see apply/dns-applier.ts), elsewhere kicks are ignored.
    */
   applier?: Applier;
+  /** Installed certificates as TLS contexts for SNI; the SSL module invalidates it on every change. */
+  certificates: CertificateCache;
   close(): Promise<void>;
 }
 
@@ -71,6 +75,7 @@ export function buildRegistry(): Registry {
     ...dnsCommands,
     ...tokenCommands,
     ...whmCommands,
+    ...sslCommands,
   );
   return r;
 }
@@ -125,6 +130,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     keyUsage,
     writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db) : null,
     ...(applier ? { applier } : {}),
+    certificates: new CertificateCache(conn.db, clock, logger),
     close: async () => {
       await applier?.stop();
       await keyUsage.flush();

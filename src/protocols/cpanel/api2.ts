@@ -1,3 +1,4 @@
+import { SSL_API2_FUNCTIONS } from './ssl.js';
 import type { UapiContext } from './uapi.js';
 import { exec } from './uapi.js';
 
@@ -10,6 +11,7 @@ export interface Api2Function {
 
 /** Every API 2 function served, by `Module::function` (the DNS ones arrive with the DNS module). */
 export const API2_FUNCTIONS: Record<string, Api2Function> = {
+  ...SSL_API2_FUNCTIONS,
   'CustInfo::displaycontactinfo': {
     uses: ['account.config.show'],
     mutates: false,

@@ -26,6 +26,7 @@ export const WHM_ACLS = [
   'edit-pkg',
   'create-user-session',
   'manage-api-tokens',
+  'ssl',
 ] as const;
 
 export type WhmAcl = (typeof WHM_ACLS)[number];
@@ -72,6 +73,7 @@ export const WHM_FUNCTION_ACLS: Readonly<Record<string, WhmAcl | null>> = {
   api_token_update: 'manage-api-tokens',
   api_token_revoke: 'manage-api-tokens',
   api_token_get_details: 'manage-api-tokens',
+  installssl: 'ssl',
 };
 
 /**

@@ -12,6 +12,7 @@ import {
   subdomainsCommand,
 } from './domains.js';
 import { loginKeysCommand, showMessagesCommand } from './login-keys.js';
+import { sslCommand } from './ssl.js';
 
 export type { DaCommand, DaContext } from './context.js';
 
@@ -326,6 +327,7 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
   CMD_API_DOMAIN_OWNERS: domainOwnersCommand,
   CMD_API_DNS_CONTROL: dnsControlCommand,
   CMD_API_DNS_ADMIN: dnsAdminCommand,
+  CMD_API_SSL: sslCommand,
 };
 
 /** Finds the handler for a path name: `CMD_API_X`, or the browser name `CMD_X` of the same command. */

@@ -10,6 +10,7 @@ import {
   parseSettings,
   type Settings,
 } from '../../../modules/packages/limits.js';
+import type { CertificateInfo } from '../../../modules/ssl/ssl.service.js';
 import { type TokenCreated, tokenLists } from '../../../modules/tokens/tokens.service.js';
 import type { Services } from '../../../services.js';
 import type { Params } from '../../params.js';
@@ -617,6 +618,35 @@ async function apiTokenGetDetails(ctx: WhmContext): Promise<WhmAnswer> {
   return t ? { data: tokenView(t) } : {};
 }
 
+/** installssl: a certificate for a domain of the caller or of an account it manages (`crt`, `key`, `cabundle`). */
+async function installssl(ctx: WhmContext): Promise<WhmAnswer> {
+  const p = ctx.params;
+  const bundle: Record<string, string> = {};
+  for (const [param, part] of [
+    ['crt', 'cert'],
+    ['key', 'key'],
+    ['cabundle', 'chain'],
+  ] as const) {
+    const v = opt(p, param);
+    if (v !== undefined) bundle[part] = v;
+  }
+  const c = await exec<CertificateInfo>(ctx, 'ssl.install.managed', { domain: req(p, 'domain'), bundle });
+  const text = `The SSL certificate is now installed onto the domain “${c.domain}”.`;
+  return {
+    data: {
+      action: 'install',
+      domain: c.domain,
+      html: text,
+      message: text,
+      status: 1,
+      statusmsg: text,
+      fingerprint: c.fingerprint,
+      not_after: Math.floor(c.notAfter / 1000),
+    },
+    reason: text,
+  };
+}
+
 /** The WHM API 1 functions served, by name. Each needs the privilege WHM_FUNCTION_ACLS gives it. */
 export const WHM_FUNCTIONS: Record<string, WhmFunction> = {
   version: {
@@ -664,6 +694,7 @@ export const WHM_FUNCTIONS: Record<string, WhmFunction> = {
   api_token_update: { uses: ['token.update'], run: apiTokenUpdate },
   api_token_revoke: { uses: ['token.revoke'], run: apiTokenRevoke },
   api_token_get_details: { uses: ['token.details'], run: apiTokenGetDetails },
+  installssl: { uses: ['ssl.install.managed'], run: installssl },
 };
 
 /** The function of a name, if served (own properties only: `constructor` is no function). */

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { AuthCache } from './auth-cache.js';
 
 interface Entry {
   /** The account state the verification was made against: any change to either invalidates it. */
@@ -17,6 +18,8 @@ interface Entry {
 export class CredentialCache {
   private readonly key = randomBytes(32);
   private readonly map = new Map<string, Entry>();
+  /** Whole successful logins (password or key), remembered until what they were read from changes. */
+  readonly logins = new AuthCache();
 
   constructor(
     private readonly ttlMs: number,
@@ -40,6 +43,21 @@ export class CredentialCache {
     return true;
   }
 
+  /**
+   * Until when this secret's verification is honoured for this account in its current state (0: not
+   * honoured now). A remembered login made with it must end then too.
+   */
+  validUntil(
+    accountId: string,
+    secret: string,
+    authVersion: number,
+    passwordHash: string,
+    now: number,
+  ): number {
+    if (!this.has(accountId, secret, authVersion, passwordHash, now)) return 0;
+    return this.map.get(this.digest(accountId, secret))?.expires ?? 0;
+  }
+
   /** Records a verification made just now; call it only after the hash itself said yes. */
   remember(accountId: string, secret: string, authVersion: number, passwordHash: string, now: number): void {
     if (this.ttlMs <= 0) return;
@@ -57,5 +75,6 @@ export class CredentialCache {
 
   clear(): void {
     this.map.clear();
+    this.logins.clear();
   }
 }

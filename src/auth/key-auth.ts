@@ -1,12 +1,14 @@
 import { sql } from 'kysely';
 import type { Account, Executor, LoginKey } from '../db/database.js';
-import { hotQuery } from '../db/hot-query.js';
+import { hotQuery, hotWrite } from '../db/hot-query.js';
+import { memoParse } from '../db/text-memo.js';
 import { findForLogin } from '../modules/accounts/accounts.repository.js';
 import { canManage } from '../modules/accounts/accounts.service.js';
 import { featureOn, readSettings } from '../modules/packages/limits.js';
 import type { Services } from '../services.js';
 import { type Actor, CredentialRejected, type CredentialScope } from './actor.js';
-import { type CommandCatalog, decide } from './command-policy.js';
+import type { AuthEntryInput, KeyCounters } from './auth-cache.js';
+import { type CommandCatalog, type CommandPolicy, decide } from './command-policy.js';
 import { ipAllowed } from './ip-rules.js';
 
 /** Why a key was refused (debug ≥ 2000 and the key's history see it; the client gets the generic 401). */
@@ -66,6 +68,15 @@ export function readScope(text: string): CredentialScope {
   }
 }
 
+// A key's columns are parsed on every request that uses it; the parsed forms are shared and frozen.
+const cachedList = memoParse(jsonList);
+const cachedSettings = memoParse(readSettings);
+
+/** A key's command lists as stored (shared, frozen: copy before changing). */
+function policyOf(key: LoginKey): CommandPolicy {
+  return { allow: cachedList(key.allow_commands), deny: cachedList(key.deny_commands) };
+}
+
 /**
  * The checks of a found key, in the fixed order of the verification pipeline: owner suspended →
  * feature → not yet valid / expired → spent → source IP → browser use → command → rate. Pure: the
@@ -80,7 +91,7 @@ export function decideKey(
   now: number,
 ): KeyRefusal | null {
   if (owner.suspended || owner.chain_suspended) return 'suspended';
-  if (!featureOn(readSettings(owner.settings), 'login_keys')) return 'feature_disabled';
+  if (!featureOn(cachedSettings(owner.settings), 'login_keys')) return 'feature_disabled';
   if (key.not_before !== null && now < key.not_before) return 'not_yet_valid';
   if (key.expires_at !== null && now >= key.expires_at) return 'expired';
   if (usesSpent(key)) return 'spent';
@@ -131,11 +142,29 @@ export function commandAllowed(
   ownerLevel: Account['level'],
 ): boolean {
   return decide(
-    { allow: jsonList(c.allow_commands), deny: jsonList(c.deny_commands) },
+    { allow: cachedList(c.allow_commands), deny: cachedList(c.deny_commands) },
     command,
     catalog,
     ownerLevel,
   ).allowed;
+}
+
+/** What a key's counters refuse at `now`: `c` are the newest counters known, `key` has the limits. */
+function countersRefusal(key: LoginKey, c: KeyCounters, now: number): KeyRefusal | null {
+  if (usesSpent({ max_uses: key.max_uses, uses_left: c.uses_left })) return 'spent';
+  if (
+    rateExhausted(
+      {
+        rate_limit: key.rate_limit,
+        rate_window_ms: key.rate_window_ms,
+        rate_count: c.rate_count,
+        rate_window_start: c.rate_window_start,
+      },
+      now,
+    )
+  )
+    return 'rate_limited';
+  return null;
 }
 
 /** True when the credential's rate window is open and full (as read; the guarded UPDATE decides). */
@@ -159,6 +188,17 @@ export async function tryLoginKey(
   secret: string,
   a: KeyAttempt,
 ): Promise<KeyOutcome | null> {
+  return (await tryLoginKeyFor(services, owner, targetName, secret, a))?.outcome ?? null;
+}
+
+/** tryLoginKey, with what a successful login leaves for the authentication cache (see auth-cache.ts). */
+export async function tryLoginKeyFor(
+  services: Services,
+  owner: Account & { chain_suspended: number },
+  targetName: string | null,
+  secret: string,
+  a: KeyAttempt,
+): Promise<{ outcome: KeyOutcome; entry?: AuthEntryInput } | null> {
   if (secret.length < MIN_SECRET) return null;
   const now = services.clock.now();
   const digest = services.keyDigest(secret);
@@ -167,7 +207,7 @@ export async function tryLoginKey(
   );
   if (!key) return null;
 
-  const refuse = (reason: KeyRefusal): KeyOutcome => {
+  const refuse = (reason: KeyRefusal) => {
     services.keyUsage.record({
       key_id: key.id,
       account_id: owner.id,
@@ -176,7 +216,7 @@ export async function tryLoginKey(
       command: a.command,
       outcome: reason,
     });
-    return { ok: false, reason, username: owner.username };
+    return { outcome: { ok: false, reason, username: owner.username } as const };
   };
   const refusal = decideKey(key, owner, a, now);
   if ((refusal === 'expired' || refusal === 'spent') && key.clear_key) await clearKey(services, key.id, now);
@@ -191,26 +231,56 @@ export async function tryLoginKey(
     const { chain_suspended: __, ...t } = target;
     account = t;
   }
+  const scope = readScope(key.scope);
+  const policy = policyOf(key);
+  const actor = () => keyActor(services, account, ownerAccount, key, scope, policy, a);
+  // A value only valid as the previous one of a rotation is remembered only until its grace ends.
+  const viaPrevious = key.digest !== digest && key.prev_valid_until !== null;
+  const validUntil = Math.min(
+    key.expires_at ?? Number.POSITIVE_INFINITY,
+    viaPrevious ? (key.prev_valid_until ?? 0) : Number.POSITIVE_INFINITY,
+  );
+  return {
+    outcome: { ok: true, actor: actor() },
+    entry: {
+      validUntil,
+      key: {
+        id: key.id,
+        counters: key,
+        usable: (c, t) => c.cleared_at === null && countersRefusal(key, c, t) === null,
+      },
+      actor,
+    },
+  };
+}
+
+/** The actor of a key login, with a spend of its own (one use per request, however often it is called). */
+function keyActor(
+  services: Services,
+  account: Account,
+  authenticated: Account,
+  key: LoginKey,
+  scope: CredentialScope,
+  policy: CommandPolicy,
+  a: Pick<KeyAttempt, 'ip' | 'command'>,
+): Actor {
   let spent = false;
   return {
-    ok: true,
-    actor: {
-      account,
-      authenticated: ownerAccount,
-      credential: {
-        kind: 'loginkey',
-        id: key.id,
-        name: key.name,
-        scope: readScope(key.scope),
-        policy: { allow: jsonList(key.allow_commands), deny: jsonList(key.deny_commands) },
-        spend: async () => {
-          if (spent) return;
-          spent = true;
-          await spendUse(services, key, a.ip, a.command);
-        },
+    account,
+    authenticated,
+    credential: {
+      kind: 'loginkey',
+      id: key.id,
+      name: key.name,
+      scope,
+      policy,
+      spend: async () => {
+        if (spent) return;
+        spent = true;
+        await spendUse(services, key, a.ip, a.command);
       },
-      ip: a.ip,
     },
+    ip: a.ip,
   };
 }
 
@@ -223,6 +293,34 @@ async function clearKey(services: Services, id: string, now: number): Promise<vo
     .where('cleared_at', 'is', null)
     .execute();
 }
+
+/** The guarded UPDATE of spendUse, compiled once per table (it runs on every request of a limited key). */
+const guardedUse = (table: 'login_keys' | 'api_tokens') =>
+  hotWrite((db: Executor, id: string, now: number, ip: string) => {
+    const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
+    return (
+      db
+        // Same columns in both tables; the cast only picks one of the two identical row types.
+        .updateTable(table as 'login_keys')
+        .set({
+          uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
+          rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
+          rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
+          cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
+          use_count: sql`use_count + 1`,
+          last_used_at: now,
+          last_used_ip: ip,
+        })
+        .where('id', '=', id)
+        .where('cleared_at', 'is', null)
+        .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
+        .where((eb) =>
+          eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
+        )
+        .returning(['uses_left', 'rate_count', 'rate_window_start', 'cleared_at', 'use_count'])
+    );
+  });
+const GUARDED_USE = { login_keys: guardedUse('login_keys'), api_tokens: guardedUse('api_tokens') };
 
 /**
  * Spends one use and one rate slot in a single guarded UPDATE (DESIGN rule 7): it changes the row only
@@ -247,30 +345,15 @@ export async function spendUse(
     history('ok');
     return;
   }
-  const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
-  const guarded = (db: Executor) =>
-    db
-      // Same columns in both tables; the cast only picks one of the two identical row types.
-      .updateTable(table as 'login_keys')
-      .set({
-        uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
-        rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
-        rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
-        cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
-        use_count: sql`use_count + 1`,
-        last_used_at: now,
-        last_used_ip: ip,
-      })
-      .where('id', '=', key.id)
-      .where('cleared_at', 'is', null)
-      .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
-      .where((eb) =>
-        eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
-      )
-      .executeTakeFirst();
+  const use = GUARDED_USE[table];
   // On SQLite the write joins the next group commit (one fsync for every use in flight).
-  const r = services.writeBatch ? await services.writeBatch.submit(guarded) : await guarded(services.db);
-  if (Number(r.numUpdatedRows) === 1) {
+  const result = services.writeBatch
+    ? await services.writeBatch.submit((trx) => use(services.db, trx, key.id, now, ip))
+    : await use(services.db, services.db, key.id, now, ip);
+  const r = result.rows[0];
+  // Remembered logins of this key judge its counters from here on (see auth-cache.ts).
+  if (table === 'login_keys') services.credentialCache.logins.noteUse(key.id, r ?? null);
+  if (r) {
     history('ok');
     return;
   }

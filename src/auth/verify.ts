@@ -5,8 +5,9 @@ import { findForLogin } from '../modules/accounts/accounts.repository.js';
 import { canManage } from '../modules/accounts/accounts.service.js';
 import type { Services } from '../services.js';
 import type { Actor } from './actor.js';
+import type { AuthEntryInput } from './auth-cache.js';
 import { type BfmTicket, claim, confirmFailure, isBlocked, recordFailure, release } from './bfm.js';
-import { type KeyAttempt, type KeyRefusal, tryLoginKey } from './key-auth.js';
+import { type KeyAttempt, type KeyRefusal, tryLoginKeyFor } from './key-auth.js';
 
 /** Why a login was refused. Only logs (debug ≥ 2000) see it; the client always gets the same answer. */
 export type AuthFailure =
@@ -36,7 +37,8 @@ const BUSY_WAIT_MS = 2_000;
  * before any lookup or hashing) → lookup → credential cache → claim a place in the failure counters →
  * verify (a dummy verify for unknown names, so timing does not tell which names exist) → suspension →
  * login-as ownership. Failures are counted per IP and per account; see bfm.ts for why the count is
- * taken before the hash.
+ * taken before the hash. A login that succeeded is remembered (see auth-cache.ts): the same attempt
+ * again, with nothing it was read from changed since, gets the same actor without the pipeline.
  */
 export async function verifyPasswordLogin(
   services: Services,
@@ -44,6 +46,26 @@ export async function verifyPasswordLogin(
   /** Also accept the account's login keys, for this command (omit: the password only). */
   key?: KeyAttempt,
 ): Promise<AuthOutcome> {
+  const logins = services.credentialCache.logins;
+  const generation = logins.generation(services.db);
+  // The remembered outcome is of the attempt as a whole, so both sides must name one address.
+  if (generation === undefined || (key && key.ip !== login.ip))
+    return (await verifyFully(services, login, key)).outcome;
+  const digest = logins.digest(key ? { ...login, key } : login);
+  const now = services.clock.now();
+  const actor = logins.admit(digest, generation, now);
+  if (actor) return { ok: true, actor };
+  const { outcome, entry } = await verifyFully(services, login, key);
+  if (outcome.ok && entry && entry.validUntil > now) logins.remember(digest, generation, services.db, entry);
+  return outcome;
+}
+
+/** The full pipeline; a success comes with what the authentication cache may remember of it. */
+async function verifyFully(
+  services: Services,
+  login: PasswordLogin,
+  key: KeyAttempt | undefined,
+): Promise<{ outcome: AuthOutcome; entry?: AuthEntryInput }> {
   const { db, clock, hasher, bfm } = services;
   const bar = login.username.indexOf('|');
   const ownerName = normalizeUsername(bar >= 0 ? login.username.slice(0, bar) : login.username);
@@ -53,37 +75,35 @@ export async function verifyPasswordLogin(
 
   // Login-as (`owner|target`) is the owner proving its password, so it is counted against the owner.
   if (await isBlocked(db, bfm, login.ip, plausible ? ownerName : null, clock.now()))
-    return { ok: false, reason: 'blocked', username: ownerName };
+    return { outcome: { ok: false, reason: 'blocked', username: ownerName } };
   if (!plausible || login.secret.length === 0) {
     // Nothing is hashed, so only the IP is charged, without waiting for a place.
     await recordFailure(db, bfm, login.ip, null, clock.now());
-    return { ok: false, reason: 'malformed', username: ownerName };
+    return { outcome: { ok: false, reason: 'malformed', username: ownerName } };
   }
 
   const owner = await findForLogin(db, ownerName);
   // A login key is another password of the same username: a keyed digest, no hashing, tried first.
   if (owner && key) {
-    const k = await tryLoginKey(services, owner, targetName, login.secret, key);
+    const k = await tryLoginKeyFor(services, owner, targetName, login.secret, key);
     if (k) return k;
   }
+  const cache = services.credentialCache;
   // A password that verified recently against the account as it is now costs no hash, so it needs no
   // place in the counters (and a wrong one can never be found there).
-  if (
-    owner &&
-    services.credentialCache.has(owner.id, login.secret, owner.auth_version, owner.password_hash, clock.now())
-  )
-    return admit(services, owner, targetName, login.ip);
+  if (owner && cache.has(owner.id, login.secret, owner.auth_version, owner.password_hash, clock.now()))
+    return admitRemembered(services, owner, targetName, login, owner.password_hash);
 
   // Names without an account are counted like accounts: if only real names could be locked, the speed
   // of a locked answer (no hash) would tell which names exist.
   const ticket = await claimPlace(services, login.ip, ownerName);
-  if (!ticket) return { ok: false, reason: 'blocked', username: ownerName };
+  if (!ticket) return { outcome: { ok: false, reason: 'blocked', username: ownerName } };
   const good = owner
     ? await hasher.verify(owner.password_hash, login.secret)
     : await hasher.verifyDummy(login.secret);
   if (!owner || !good) {
     await confirmFailure(db, bfm, ticket, clock.now());
-    return { ok: false, reason: owner ? 'bad_password' : 'unknown_user', username: ownerName };
+    return { outcome: { ok: false, reason: owner ? 'bad_password' : 'unknown_user', username: ownerName } };
   }
   await release(db, ticket, clock.now());
   const stored = hasher.needsRehash(owner.password_hash)
@@ -91,8 +111,36 @@ export async function verifyPasswordLogin(
     : owner.password_hash;
   // Remembered only after a real verification: a cache hit does not extend the entry, so a remembered
   // password is checked against its hash again at least every credentialCacheSeconds.
-  services.credentialCache.remember(owner.id, login.secret, owner.auth_version, stored, clock.now());
-  return admit(services, owner, targetName, login.ip);
+  cache.remember(owner.id, login.secret, owner.auth_version, stored, clock.now());
+  return admitRemembered(services, owner, targetName, login, stored);
+}
+
+/**
+ * admit, for a password the credential cache now honours: a remembered login lasts only as long as
+ * that verification, so the password is hashed again on schedule.
+ */
+async function admitRemembered(
+  services: Services,
+  owner: Account & { chain_suspended: number },
+  targetName: string | null,
+  login: PasswordLogin,
+  /** The hash the password was verified against (after a rehash, the new one). */
+  hash: string,
+): Promise<{ outcome: AuthOutcome; entry?: AuthEntryInput }> {
+  const outcome = await admit(services, owner, targetName, login.ip);
+  if (!outcome.ok) return { outcome };
+  const { account, authenticated, credential, ip } = outcome.actor;
+  const validUntil = services.credentialCache.validUntil(
+    owner.id,
+    login.secret,
+    owner.auth_version,
+    hash,
+    services.clock.now(),
+  );
+  return {
+    outcome,
+    entry: { validUntil, actor: () => ({ account, authenticated, credential: { ...credential }, ip }) },
+  };
 }
 
 /**

@@ -55,14 +55,33 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     // counted by the plugin. Together they tell hot reads when a memoised answer may be stale.
     const dataVersion = sqlite.prepare('pragma data_version').pluck();
     let lastVersion = dataVersion.get();
-    registerGeneration(db, () => {
-      const v = dataVersion.get();
-      if (v !== lastVersion) {
-        lastVersion = v;
-        writes.writes++;
+    // Reading data_version takes SQLite's file locks (about 15 µs, more than a whole memoised request),
+    // so it is read once per turn of the event loop. A commit of another process that has completed
+    // before a request's bytes arrive is seen by that request: the request is read in a later turn,
+    // after its socket was reported readable, and that turn reads data_version anew.
+    let versionThisTurn: unknown;
+    const clearVersion = () => {
+      versionThisTurn = undefined;
+    };
+    const currentVersion = () => {
+      if (versionThisTurn === undefined) {
+        versionThisTurn = dataVersion.get();
+        setImmediate(clearVersion);
       }
-      return writes.writes;
-    });
+      return versionThisTurn;
+    };
+    registerGeneration(
+      db,
+      (channels) => {
+        const v = currentVersion();
+        if (v !== lastVersion) {
+          lastVersion = v;
+          writes.changedEverywhere();
+        }
+        return writes.generation(channels);
+      },
+      writes,
+    );
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({
@@ -91,19 +110,16 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
 /**
  * Kysely asks better-sqlite3 to prepare every statement anew, and preparing (parsing and planning the
  * SQL) costs more than running these small indexed queries. Statements are reusable, so keep the most
- * recent ones by SQL text. Kysely runs each statement to completion synchronously, so a cached
- * statement is never in use twice at once.
+ * recently prepared ones by SQL text. Kysely runs each statement to completion synchronously, so a
+ * cached statement is never in use twice at once.
  */
 function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
   const prepare = (source: string): SQLite.Statement => {
+    // A hit is not moved to the end of the Map: re-inserting cost more than the occasional re-prepare
+    // of a hot statement evicted as the oldest.
     let st = cache.get(source);
-    if (st) {
-      // Re-insert so the Map's insertion order tracks recency.
-      cache.delete(source);
-      cache.set(source, st);
-      return st;
-    }
+    if (st) return st;
     st = sqlite.prepare(source);
     if (cache.size >= max) {
       const oldest = cache.keys().next();
@@ -112,11 +128,20 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SQLite.Database
     cache.set(source, st);
     return st;
   };
+  // Methods are bound once: Kysely reads them on every query, and binding anew each time made this proxy
+  // one of the costliest frames of a request.
+  const bound = new Map<PropertyKey, unknown>();
   return new Proxy(sqlite, {
     get(target, prop, receiver) {
       if (prop === 'prepare') return prepare;
       const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
+      if (typeof v !== 'function') return v;
+      let b = bound.get(prop);
+      if (b === undefined) {
+        b = v.bind(target);
+        bound.set(prop, b);
+      }
+      return b;
     },
   });
 }

@@ -5,8 +5,12 @@ import { hotQuery } from '../../db/hot-query.js';
 const byUsername = hotQuery((db: Executor, username: string) =>
   db.selectFrom('accounts').selectAll().where('username', '=', username),
 );
-const byId = hotQuery((db: Executor, id: string) =>
-  db.selectFrom('accounts').selectAll().where('id', '=', id),
+// Memoised until the next write: DA answers name the account's creator on every request.
+const byId = hotQuery(
+  (db: Executor, id: string) => db.selectFrom('accounts').selectAll().where('id', '=', id),
+  {
+    memo: true,
+  },
 );
 const forLogin = hotQuery(
   (db: Executor, username: string) =>

@@ -18,6 +18,7 @@ import {
 } from '../../core/validation.js';
 import type { Account, Executor, Level } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
+import { memoParse } from '../../db/text-memo.js';
 import type { Services } from '../../services.js';
 import {
   allocationProblem,
@@ -513,6 +514,9 @@ export function daDate(ms: number): string {
   return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
 }
 
+// CMD_API_SHOW_USER_CONFIG reads the same settings on every request; the parsed form is shared (frozen).
+const settingsOf = memoParse(readSettings);
+
 /** The account's configuration as DirectAdmin's user.conf keys (never the password hash). */
 export async function showConfig(
   services: Services,
@@ -521,7 +525,7 @@ export async function showConfig(
 ): Promise<Record<string, string>> {
   const a = await loadSelfOrManaged(services.db, actor, username);
   const creator = a.creator_id ? await repo.findById(services.db, a.creator_id) : undefined;
-  const settings = readSettings(a.settings);
+  const settings = settingsOf(a.settings);
   return {
     account: 'ON',
     ...settings,

@@ -18,7 +18,17 @@ const SAFE_RE = /^[A-Za-z0-9._~-]*$/;
 
 /** `k=v&k=v` with keys and values encoded; `list[]` keeps its brackets, which clients grep for. */
 export function encodePairs(pairs: [string, string][]): string {
-  return pairs.map(([k, v]) => `${k === 'list[]' ? k : daEncode(k)}=${daEncode(v)}`).join('&');
+  let out = '';
+  for (const [k, v] of pairs) out += `${out ? '&' : ''}${k === 'list[]' ? k : daEncode(k)}=${daEncode(v)}`;
+  return out;
+}
+
+/** encodePairs of a record's entries, in their order, without building the pairs. */
+function encodeRecord(data: Record<string, string>): string {
+  let out = '';
+  for (const k in data)
+    out += `${out ? '&' : ''}${k === 'list[]' ? k : daEncode(k)}=${daEncode(data[k] ?? '')}`;
+  return out;
 }
 
 export interface Encoded {
@@ -62,7 +72,7 @@ export function encodeAnswer(a: DaAnswer, json: boolean): Encoded {
     case 'list':
       return { body: encodePairs(a.items.map((i) => ['list[]', i])), contentType: TEXT };
     case 'record':
-      return { body: encodePairs(Object.entries(a.data)), contentType: TEXT };
+      return { body: encodeRecord(a.data), contentType: TEXT };
     case 'empty':
       return { body: '', contentType: TEXT };
     case 'text':

@@ -85,6 +85,7 @@ function debugOn(services: Services, cmd: string, level: number): boolean {
  * `info` on purpose: an operator who turned debug on wants it whatever the logger's level.
  */
 export function debugRequestLine(services: Services, req: FastifyRequest, refusedWith?: number): void {
+  if (services.config.debug < 188) return;
   // The path is the caller's text: a bounded piece of it is enough to tell requests apart in a log.
   const cmd = (req.url.split('?')[0] ?? '').slice(1).replace(/\/$/, '').slice(0, 100);
   if (!debugOn(services, cmd, 188)) return;

@@ -1,4 +1,6 @@
+import { request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildApps } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/random.js';
 import { createCpanelToken, generateToken } from '../../src/modules/tokens/tokens.service.js';
@@ -367,6 +369,33 @@ describe('hostdeck limits on cPanel tokens', () => {
     expect((await s.cp(LIST, { headers: tokenAuth('fred', near) })).status).toBe(200);
     const rows = await list();
     expect(rows.find((r: { name: string }) => r.name === 'near').ips).toEqual(['192.0.2.1', '127.0.0.1']);
+  });
+
+  it('ips over IPv6 loopback: an IPv6 rule matches ::1, an IPv4 rule does not', async () => {
+    const v6 = await makeToken(s, 'fred', 'v6', { ips: '::1' });
+    const v4 = await makeToken(s, 'fred', 'v4', { ips: '127.0.0.1' });
+    const app = buildApps(s.services, null).cpanel;
+    await app.listen({ host: '::1', port: 0 });
+    try {
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      const status = (token: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = httpRequest(
+            { host: '::1', port, path: LIST, headers: tokenAuth('fred', token), agent: false },
+            (res) => {
+              res.resume();
+              res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      expect(await status(v6)).toBe(200);
+      expect(await status(v4)).toBe(401);
+    } finally {
+      await app.close();
+    }
   });
 
   it('domains: the token sees only its domains', async () => {

@@ -110,6 +110,16 @@ describe('cPanel UAPI and API 2 on 2083 (password)', () => {
       }),
     );
     expect(Object.keys(viaMultipart.data).sort()).toEqual(['ip', 'user']);
+    // cPanel's own client can send a JSON body.
+    const viaJson = uapi(
+      await s.cp('/execute/Variables/get_user_information', {
+        auth: FRED,
+        method: 'POST',
+        body: '{"name":["user","plan"]}',
+        headers: { 'content-type': 'application/json' },
+      }),
+    );
+    expect(viaJson.data).toEqual({ user: 'fred', plan: 'custom' });
     const empty = await s.cp('/execute/DomainInfo/list_domains', { auth: FRED, method: 'POST' });
     expect(uapi(empty).status).toBe(1);
   });

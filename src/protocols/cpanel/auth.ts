@@ -339,6 +339,15 @@ async function basicLogin(
 }
 
 /**
+ * Names the function a token request runs (`listaccts`, `Module::function`), so the token's history
+ * shows it rather than the path. No effect for other credentials.
+ */
+export function nameTokenUse(actor: Actor, command: string): void {
+  const use = tokenUses.get(actor.credential);
+  if (use) use.command = command.slice(0, 200);
+}
+
+/**
  * Whether the request's token may run `command` (`Module::function` in the catalog's spelling): its
  * allow / deny lists, and for a read-only token only functions that change nothing. Binds the command to
  * the token's use, so its history names it. Null when allowed (or not a token request).

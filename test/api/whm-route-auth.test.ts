@@ -5,6 +5,7 @@
  * whitelist, or owned by a suspended account. Each refused request changes nothing; the same request
  * with a good token then succeeds, so every refusal is the credential's doing.
  */
+import selfsigned from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/core/clock.js';
 import { accessDeniedBody } from '../../src/protocols/cpanel/auth.js';
@@ -70,8 +71,12 @@ function samples(fullToken: string): Record<string, Record<string, string>> {
     api_token_update: { token_name: 'made', new_name: 'renamed' },
     api_token_revoke: { token_name: 'renamed' },
     api_token_get_details: { token: fullToken },
+    installssl: { domain: 'fred.example.com', ...fredCertificate },
   };
 }
+
+/** A certificate and key for fred's domain, made in beforeAll (installssl's sample). */
+const fredCertificate = { crt: '', key: '' };
 
 describe('WHM route × credential matrix', () => {
   let s: TestServer;
@@ -96,6 +101,12 @@ describe('WHM route × credential matrix', () => {
     s = await startTestServer({ whm: true, settings: NO_BFM, manualClock: true });
     await createAccount(s, 'user', 'fred');
     await createAccount(s, 'user', 'victim');
+    const made = await selfsigned.generate([{ name: 'commonName', value: 'fred.example.com' }], {
+      keyType: 'ec',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: 'fred.example.com' }] }],
+    });
+    fredCertificate.crt = made.cert;
+    fredCertificate.key = made.private;
     // Its password never changes here, so it is always a good credential of a cPanel user.
     await createAccount(s, 'user', 'carol');
     for (const r of ['res1', 'res2', 'res3']) await createAccount(s, 'reseller', r);

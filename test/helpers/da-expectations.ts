@@ -4,7 +4,9 @@
  * the levels that may run it and the names it takes that refer to other accounts' objects.
  * test/api/route-auth.test.ts fails when a command has no entry here, so a new command must be added.
  */
+import { X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import selfsigned from 'selfsigned';
 import { expect } from 'vitest';
 import { looksLikeGeneratedKey } from '../../src/auth/key-format.js';
 import type { ManualClock } from '../../src/core/clock.js';
@@ -906,6 +908,60 @@ const DOMAIN_OBJECTS_EXEMPT =
   'zone or record answering exactly like a missing one is tested in test/api/domains.test.ts and ' +
   'test/api/dns-control.test.ts';
 
+/** A self-signed certificate and its key for `domain`, joined as DirectAdmin's `certificate` takes them. */
+async function certificateFor(domain: string): Promise<{ pem: string; fingerprint: string }> {
+  const made = await selfsigned.generate([{ name: 'commonName', value: domain }], {
+    keyType: 'ec',
+    extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: domain }] }],
+  });
+  return { pem: `${made.private}${made.cert}`, fingerprint: new X509Certificate(made.cert).fingerprint256 };
+}
+
+/** The certificate command (issue 6, certificates). */
+function sslEntries(): Record<string, Expectation> {
+  return {
+    CMD_API_SSL: {
+      allow: ALL,
+      requests: [
+        {
+          label: 'list (json)',
+          params: () => ({ json: 'yes' }),
+          ok: (a) => {
+            expect(a.status, a.body).toBe(200);
+            expect(Array.isArray(a.json())).toBe(true);
+            expect(a.body).not.toContain('PRIVATE');
+          },
+        },
+        {
+          label: 'save (paste)',
+          params: async (h) => {
+            const domain = await domainOfSelf(h);
+            const c = await certificateFor(domain);
+            return { domain, action: 'save', type: 'paste', certificate: c.pem };
+          },
+          ok: async (a, h, p) => {
+            expect(a.body).toBe('error=0&text=Certificate%20and%20Key%20Saved.&details=');
+            const row = await h.server.services.db
+              .selectFrom('certificates')
+              .innerJoin('domains', 'domains.id', 'certificates.domain_id')
+              .select('certificates.fingerprint')
+              .where('domains.name', '=', p.domain ?? '')
+              .executeTakeFirst();
+            const sent = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(
+              p.certificate ?? '',
+            );
+            expect(row?.fingerprint).toBe(new X509Certificate(sent?.[0] ?? '').fingerprint256);
+          },
+        },
+      ],
+      objects: [],
+      objectsExempt:
+        "a certificate names a domain, not among the suite's object kinds; another account's domain " +
+        'answering exactly like a missing one is tested in test/api/ssl.test.ts',
+    },
+  };
+}
+
 /** The domain and DNS commands (issue 6). */
 function domainEntries(): Record<string, Expectation> {
   return {
@@ -1572,4 +1628,5 @@ export const DA_EXPECTATIONS: Readonly<Record<string, Expectation>> = {
     objects: [],
   },
   ...domainEntries(),
+  ...sslEntries(),
 };

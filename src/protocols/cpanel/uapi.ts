@@ -7,6 +7,7 @@ import { isLimited, type TokenCreated, tokenLists } from '../../modules/tokens/t
 import type { Services } from '../../services.js';
 import type { Params } from '../params.js';
 import type { UapiExtras } from './envelope.js';
+import { SSL_API2_FUNCTIONS, SSL_UAPI_FUNCTIONS } from './ssl.js';
 
 /** What a UAPI (or API 2) function gets. */
 export interface UapiContext {
@@ -89,7 +90,7 @@ function displayName(stored: string): string {
 }
 
 /** API 2 functions served (their token-list names). */
-export const API2_NAMES = ['CustInfo::displaycontactinfo'];
+export const API2_NAMES = [...Object.keys(SSL_API2_FUNCTIONS), 'CustInfo::displaycontactinfo'];
 
 // --------------------------------------------------------------------------------- presenters
 
@@ -514,6 +515,7 @@ async function createFullAccess(ctx: UapiContext): Promise<UapiResult> {
 
 /** Every UAPI function served, by `Module::function`. */
 export const UAPI_FUNCTIONS: Record<string, UapiFunction> = {
+  ...SSL_UAPI_FUNCTIONS,
   'Variables::get_user_information': {
     uses: ['account.config.show', 'domain.list'],
     mutates: false,

@@ -352,6 +352,18 @@ describe('hostdeck limits on cPanel tokens', () => {
     expect((await list())[0]).toMatchObject({ uses_left: 0 });
   });
 
+  it('max_uses under 200 concurrent requests: exactly max_uses answers 200, uses_left ends at 0', async () => {
+    const t = await makeToken(s, 'fred', 'race', { max_uses: '50' });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => s.cp(LIST, { headers: tokenAuth('fred', t) })),
+    );
+    const codes = answers.map((a) => a.status);
+    expect(codes.filter((c) => c === 200)).toHaveLength(50);
+    expect(codes.filter((c) => c === 401)).toHaveLength(150);
+    const row = (await tokenRows(s))[0];
+    expect(row).toMatchObject({ uses_left: 0, use_count: 50 });
+  });
+
   it('rate_limit per rate_window seconds', async () => {
     const t = await makeToken(s, 'fred', 'rate', { rate_limit: '2', rate_window: '60' });
     expect((await list())[0]).toMatchObject({ rate_limit: 2, rate_window: 60 });

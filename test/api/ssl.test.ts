@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApps } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
-import { type Answer, authOf, createAccount, rawCall } from '../helpers/server.js';
+import { type Answer, authOf, createAccount, rawCall, startTestServer } from '../helpers/server.js';
 import { ADMIN_PASSWORD } from '../helpers/services.js';
 import { type CpanelServer, startCpanelServer } from './cpanel-server.js';
 
@@ -483,6 +484,24 @@ describe('certificates', () => {
     expect((await stored()).some((r) => r.fingerprint === fingerprintOf(b.cert))).toBe(false);
   });
 
+  it("deleting an account deletes its domains' certificates", async () => {
+    await createAccount(s, 'user', 'leaving');
+    const c = await selfSigned(['leaving.example.com']);
+    const saved = await ssl(authOf('leaving'), {
+      domain: 'leaving.example.com',
+      action: 'save',
+      certificate: `${c.key}${c.cert}`,
+    });
+    expect(saved.body).toBe(SAVED);
+    const del = await s.admin('/CMD_API_SELECT_USERS', {
+      confirmed: 'Confirm',
+      delete: 'yes',
+      select0: 'leaving',
+    });
+    expect(del.pairs.error, del.body).toBe('0');
+    expect((await stored()).some((r) => r.fingerprint === fingerprintOf(c.cert))).toBe(false);
+  });
+
   describe('cPanel', () => {
     it('UAPI SSL::install_ssl with url-encoded PEM, then list_certs and delete_ssl', async () => {
       await createAccount(s, 'user', 'cpuser');
@@ -526,7 +545,7 @@ describe('certificates', () => {
       expect((empty.json() as { data: unknown }).data).toEqual([]);
     });
 
-    it('UAPI refuses a mismatched key with status 0 and stores nothing', async () => {
+    it('UAPI refuses a certificate for another domain with status 0 and stores nothing', async () => {
       const before = JSON.stringify(await stored());
       const a = await s.cp('/execute/SSL/install_ssl', {
         auth: authOf('cpuser'),
@@ -625,6 +644,52 @@ describe('certificates', () => {
       });
       expect(JSON.stringify(await stored())).toBe(before);
     });
+  });
+
+  it('never writes key material to the debug log, installed or refused', async () => {
+    const lines: string[] = [];
+    const t = await startTestServer({ settings: { debug: 2000 } });
+    const logger = t.services.logger;
+    t.services.logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+    const apps = buildApps(t.services, null);
+    try {
+      await apps.da.listen({ host: '127.0.0.1', port: 0 });
+      const addr = apps.da.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      await createAccount(t, 'user', 'logged');
+      const c = await selfSigned(['logged.example.com']);
+      const other = await newKey();
+      const post = (body: string, type: string) =>
+        rawCall(port, '/CMD_API_SSL', {
+          method: 'POST',
+          auth: authOf('logged'),
+          headers: { 'content-type': type },
+          body,
+        });
+      const json = (certificate: string) =>
+        JSON.stringify({ domain: 'logged.example.com', action: 'save', type: 'paste', certificate });
+      expect((await post(json(`${c.key}\n${c.cert}`), 'application/json')).body).toBe(SAVED);
+      expect((await post(json(`${other.pem}${c.cert}`), 'application/json')).pairs.error).toBe('1');
+      const form = new URLSearchParams({
+        domain: 'logged.example.com',
+        action: 'save',
+        key: c.key,
+        certificate: c.cert,
+      }).toString();
+      expect((await post(form, 'application/x-www-form-urlencoded')).body).toBe(SAVED);
+      const log = lines.join('');
+      expect(log).toContain('CMD_API_SSL');
+      expect(log).toContain('parameters');
+      for (const pem of [c.key, other.pem]) {
+        const body = pem.split('\n').slice(1, -2);
+        for (const line of body) expect(log).not.toContain(line);
+      }
+      expect(log).not.toMatch(/PRIVATE KEY-----/);
+    } finally {
+      await apps.da.close();
+      t.services.logger = logger;
+      await t.close();
+    }
   });
 
   describe('SNI on a TLS listener', () => {

@@ -218,8 +218,10 @@ describe('DNS applier against a real named', () => {
     expect(failed.last_error).toContain(path);
     expect(readFileSync(path, 'utf8')).toBe(before);
     expect(await named.dig('www.example.com', 'A')).toEqual(['192.0.2.20']);
-    // No temporary file is left behind.
+    // No temporary file is left behind (once the retry in flight, if any, has finished).
+    await applier.stop();
     expect(readdirSync(named.zoneDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    applier.start();
 
     // The next change of the zone fixes it; both rows end done.
     const t = await change('example.com', [A('www', '192.0.2.30')]);

@@ -4,13 +4,8 @@
  * (key mismatch, a chain block that is no certificate, expired, wrong domain, another account's domain, a
  * scoped login key) leaving nothing stored, and installed certificates served by SNI on a TLS listener.
  */
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,111 +14,19 @@ import type { ManualClock } from '../../src/core/clock.js';
 import { type Answer, authOf, createAccount, rawCall, startTestServer } from '../helpers/server.js';
 import { ADMIN_PASSWORD } from '../helpers/services.js';
 import { type CpanelServer, startCpanelServer } from './cpanel-server.js';
+import {
+  authority,
+  closeCertWorkspace,
+  fingerprintOf,
+  type Issued,
+  issued,
+  newKey,
+  openCertWorkspace,
+  selfSigned,
+} from './ssl-certs.js';
 
-const run = promisify(execFile);
 const ADMIN = `admin:${ADMIN_PASSWORD}`;
 const SAVED = 'error=0&text=Certificate%20and%20Key%20Saved.&details=';
-
-let dir = '';
-let n = 0;
-
-/** Runs openssl in the scratch directory; returns stdout. */
-async function openssl(...args: string[]): Promise<string> {
-  return (await run('openssl', args, { cwd: dir })).stdout;
-}
-
-/** A fresh P-256 private key (PEM) and the file it is in. */
-async function newKey(): Promise<{ pem: string; file: string }> {
-  const file = join(dir, `k${++n}.pem`);
-  await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', file);
-  return { pem: readFileSync(file, 'utf8'), file };
-}
-
-interface Issued {
-  key: string;
-  cert: string;
-  keyFile: string;
-  certFile: string;
-}
-
-/** A self-signed certificate for `names` (the first is the CN), valid `days` from now. */
-async function selfSigned(names: string[], days = 30): Promise<Issued> {
-  const k = await newKey();
-  const certFile = join(dir, `c${++n}.pem`);
-  await openssl(
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    k.file,
-    '-subj',
-    `/CN=${names[0]}`,
-    '-days',
-    String(days),
-    '-addext',
-    `subjectAltName=${names.map((x) => `DNS:${x}`).join(',')}`,
-    '-out',
-    certFile,
-  );
-  return { key: k.pem, cert: readFileSync(certFile, 'utf8'), keyFile: k.file, certFile };
-}
-
-/** A certification authority (self-signed, CA:TRUE). */
-async function authority(name: string): Promise<Issued> {
-  const k = await newKey();
-  const certFile = join(dir, `c${++n}.pem`);
-  await openssl(
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    k.file,
-    '-subj',
-    `/CN=${name}`,
-    '-days',
-    '60',
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-    '-out',
-    certFile,
-  );
-  return { key: k.pem, cert: readFileSync(certFile, 'utf8'), keyFile: k.file, certFile };
-}
-
-/** A certificate for `names` issued by `ca`. */
-async function issued(ca: Issued, names: string[], days = 30): Promise<Issued> {
-  const k = await newKey();
-  const csr = join(dir, `r${++n}.csr`);
-  const ext = join(dir, `e${n}.ext`);
-  const certFile = join(dir, `c${n}.pem`);
-  writeFileSync(ext, `subjectAltName=${names.map((x) => `DNS:${x}`).join(',')}\n`);
-  await openssl('req', '-new', '-key', k.file, '-subj', `/CN=${names[0]}`, '-out', csr);
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    csr,
-    '-CA',
-    ca.certFile,
-    '-CAkey',
-    ca.keyFile,
-    '-set_serial',
-    String(1000 + n),
-    '-days',
-    String(days),
-    '-extfile',
-    ext,
-    '-out',
-    certFile,
-  );
-  return { key: k.pem, cert: readFileSync(certFile, 'utf8'), keyFile: k.file, certFile };
-}
-
-function fingerprintOf(pem: string): string {
-  return new X509Certificate(pem).fingerprint256;
-}
 
 describe('certificates', () => {
   let s: CpanelServer;
@@ -145,7 +48,7 @@ describe('certificates', () => {
     ).length;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hostdeck-ssl-'));
+    openCertWorkspace();
     s = await startCpanelServer({ manualClock: true });
     // The manual clock starts before the certificates made here; they only have to be unexpired.
     for (const u of ['fred', 'barney']) await createAccount(s, 'user', u);
@@ -161,7 +64,7 @@ describe('certificates', () => {
   afterAll(async () => {
     await whm?.close();
     await s?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    closeCertWorkspace();
   });
 
   it("installs what the ACME client's deploy hook posts: JSON, key and chain joined in `certificate`", async () => {

@@ -67,8 +67,9 @@ export function splitPem(text: string, what: string): PemBlock[] {
 
 function preview(s: string): string {
   const line = s.split('\n')[0] ?? '';
-  // Never echo what could be key material.
-  return JSON.stringify(line.length > 40 || /PRIVATE/i.test(line) ? `${line.slice(0, 20)}…` : line);
+  // Never echo what could be key material: base64, anything long, anything naming a key.
+  if (line.length > 40 || /^[A-Za-z0-9+/=]+$/.test(line) || /PRIVATE|KEY/i.test(line)) return '(not shown)';
+  return JSON.stringify(line);
 }
 
 function parseKey(pem: string): KeyObject {

@@ -83,16 +83,14 @@ export class AuthCache {
 
   /** The keyed digest an attempt is remembered under. */
   digest(r: AuthRequest): string {
-    const h = createHmac('sha256', this.hmacKey);
-    // Every field but the last is length-prefixed, so no two attempts concatenate alike.
-    const field = (s: string) => h.update(`${s.length}:`).update(s);
-    field(r.ip);
-    field(r.username);
-    if (r.key) {
-      field(r.key.command);
-      field(`${r.key.browser ? 1 : 0}:${this.catalogId(r.key.catalog)}`);
-    } else field('-');
-    return h.update(r.secret).digest('base64url');
+    // Every field but the secret is length-prefixed, so no two attempts concatenate alike.
+    const k = r.key;
+    const attempt = k
+      ? `${k.command.length}:${k.command}${k.browser ? 1 : 0}${this.catalogId(k.catalog)}:`
+      : '-';
+    return createHmac('sha256', this.hmacKey)
+      .update(`${r.ip.length}:${r.ip}${r.username.length}:${r.username}${attempt}${r.secret}`)
+      .digest('base64url');
   }
 
   /** The actor of a remembered login, or null when the request must take the full path. */

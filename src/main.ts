@@ -92,6 +92,7 @@ export async function startServer(
     }
     // After listening, so a start that fails to bind has touched no BIND file.
     await startDnsApplier(config, svc.applier, svc.logger);
+    svc.cluster.pusher.start();
     let closing: Promise<void> | undefined;
     const close = () => {
       // Fastify's close stops accepting at once, answers requests that arrive on open keep-alive
@@ -101,6 +102,8 @@ export async function startServer(
         await Promise.allSettled(started.map((a) => a.close()));
         // Requests are answered, so no more kicks come; a pass in flight finishes, pending rows wait.
         await svc.applier?.stop();
+        // A push in flight finishes (bounded by clusterTimeoutSeconds); queued ones wait in the database.
+        await svc.cluster.pusher.stop();
         if (!services) await svc.close();
       })();
       return closing;

@@ -18,6 +18,9 @@ import { type Connection, connect, migrateToLatest } from './db/connect.js';
 import type { Db } from './db/database.js';
 import { WriteBatcher } from './db/write-batch.js';
 import { accountCommands } from './modules/accounts/accounts.commands.js';
+import { clusterCommands } from './modules/cluster/cluster.commands.js';
+import { Pusher } from './modules/cluster/pusher.js';
+import { type SecretBox, secretBox } from './modules/cluster/secret-box.js';
 import { dnsCommands } from './modules/dns/dns.commands.js';
 import { domainCommands } from './modules/domains/domains.commands.js';
 import { keyCommands } from './modules/keys/keys.commands.js';
@@ -52,6 +55,11 @@ export interface Services {
   applier?: Applier;
   /** Installed certificates as TLS contexts for SNI; the SSL module invalidates it on every change. */
   certificates: CertificateCache;
+  /**
+   * The DNS cluster's master role: the box that seals remote servers' login keys, and the pusher that
+   * sends queued zone changes (started by the server; elsewhere its kicks are ignored).
+   */
+  cluster: { box: SecretBox; pusher: Pusher };
   close(): Promise<void>;
 }
 
@@ -76,6 +84,7 @@ export function buildRegistry(): Registry {
     ...tokenCommands,
     ...whmCommands,
     ...sslCommands,
+    ...clusterCommands,
   );
   return r;
 }
@@ -109,6 +118,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const keyUsage = new KeyUsageRecorder(conn.db, logger);
   const clock = overrides.clock ?? systemClock;
   const applier = createDnsApplier(config, conn.db, conn.dialect, logger, clock);
+  const box = secretBox(secret);
+  const pusher = new Pusher({ db: conn.db, config, logger, clock, box });
   return {
     config,
     db: conn.db,
@@ -131,8 +142,10 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db) : null,
     ...(applier ? { applier } : {}),
     certificates: new CertificateCache(conn.db, clock, logger),
+    cluster: { box, pusher },
     close: async () => {
       await applier?.stop();
+      await pusher.stop();
       await keyUsage.flush();
       await conn.close();
     },

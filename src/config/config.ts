@@ -44,6 +44,8 @@ export interface Config {
   dnsSoa: string;
   dnsZoneTemplate: string;
   dnsClusterAccount: string;
+  clusterCheckUnreachable: 'REFUSE' | 'ALLOW';
+  clusterTimeoutSeconds: number;
   dnsApply: 'AUTO' | 'ON' | 'OFF';
   bindZoneDir: string;
   bindInclude: string;
@@ -342,6 +344,23 @@ export const SETTINGS: readonly Setting[] = [
     env: 'HOSTDECK_DNS_CLUSTER_ACCOUNT',
     default: () => '',
     doc: 'Local account that owns zones a DirectAdmin master pushes with `CMD_API_DNS_ADMIN action=rawsave`; empty = the admin whose credential the master uses',
+  },
+  {
+    key: 'clusterCheckUnreachable',
+    kind: 'enum',
+    values: ['REFUSE', 'ALLOW'],
+    env: 'HOSTDECK_CLUSTER_CHECK_UNREACHABLE',
+    default: () => 'REFUSE',
+    doc: 'When a remote server with Domain Check or User Check cannot be asked: REFUSE the new domain or account (the name might exist there), or ALLOW it',
+  },
+  {
+    key: 'clusterTimeoutSeconds',
+    kind: 'int',
+    env: 'HOSTDECK_CLUSTER_TIMEOUT_SECONDS',
+    default: () => 10,
+    min: 1,
+    max: 300,
+    doc: 'Time limit of one request to a remote server of the DNS cluster (a zone push, a Domain or User Check)',
   },
   {
     key: 'dnsApply',

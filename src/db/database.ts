@@ -143,6 +143,41 @@ export interface CertificatesTable {
   updated_at: number;
 }
 
+/** A remote server of the DNS cluster (Multi-Server Setup). `secret_enc` is never listed nor logged. */
+export interface ClusterRemotesTable {
+  id: string;
+  /** IP address or host name, as DirectAdmin keys its remote servers. */
+  host: string;
+  port: number;
+  username: string;
+  /** The login key, AES-256-GCM encrypted (modules/cluster/secret-box.ts). */
+  secret_enc: string;
+  ssl: number;
+  verify_tls: number;
+  dns: number;
+  domain_check: number;
+  user_check: number;
+  email: number;
+  show_all_users: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A zone waiting to be pushed to one remote; one row per remote and zone, however many changes. */
+export interface ClusterQueueTable {
+  remote_id: string;
+  origin: string;
+  /** The latest change: 'upsert' or 'delete'. */
+  action: string;
+  version: number;
+  attempts: number;
+  queued_at: number;
+  next_attempt_at: number;
+  /** Lease of the process pushing it now; 0 when nobody is. */
+  claimed_until: number;
+  last_error: string;
+}
+
 export interface BfmEntriesTable {
   /** 'ip' or 'account'. */
   kind: string;
@@ -295,6 +330,8 @@ export interface DB {
   dns_zones: DnsZonesTable;
   dns_records: DnsRecordsTable;
   certificates: CertificatesTable;
+  cluster_remotes: ClusterRemotesTable;
+  cluster_queue: ClusterQueueTable;
 }
 
 export type Db = Kysely<DB>;
@@ -312,3 +349,4 @@ export type LoginKey = Selectable<LoginKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type CertificateRow = Selectable<CertificatesTable>;
+export type ClusterRemoteRow = Selectable<ClusterRemotesTable>;

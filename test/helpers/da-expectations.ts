@@ -1261,6 +1261,42 @@ function domainEntries(): Record<string, Expectation> {
       objects: [],
       objectsExempt: 'admins may change every zone; the command is refused below admin level',
     },
+    CMD_API_MULTI_SERVER: {
+      allow: ADMINS,
+      requests: [
+        {
+          label: 'add a remote server',
+          params: () => ({
+            action: 'add',
+            ip: `${freshName('r')}.example.net`,
+            port: '2222',
+            user: 'admin',
+            passwd: 'Remote-Key-123',
+            ssl: 'no',
+          }),
+          ok: async (a, h, p) => {
+            expect(a.body).toBe('error=0&text=Server%20Added&details=');
+            const row = await h.server.services.db
+              .selectFrom('cluster_remotes')
+              .selectAll()
+              .where('host', '=', p.ip ?? '')
+              .executeTakeFirstOrThrow();
+            expect(row.secret_enc).not.toContain('Remote-Key-123');
+          },
+        },
+        {
+          label: 'list',
+          params: () => ({}),
+          ok: (a) => {
+            expect(a.status, a.body).toBe(200);
+            expect(a.pairs.error).toBeUndefined();
+            expect(a.body).not.toContain('Remote-Key');
+          },
+        },
+      ],
+      objects: [],
+      objectsExempt: 'remote servers belong to the installation, not to an account; admins only',
+    },
   };
 }
 

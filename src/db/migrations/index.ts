@@ -5,6 +5,7 @@ import * as m2 from './2026_11_25_130000_sessions.js';
 import * as mApiTokens from './2026_11_26_000000_api_tokens.js';
 import * as mDns from './2026_11_26_010000_dns.js';
 import * as mCertificates from './2026_11_26_020000_certificates.js';
+import * as mMultiServer from './2026_11_26_030000_multi_server.js';
 
 /** Every migration in order. Listed statically so the built server needs no directory scan. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_000000_api_tokens': mApiTokens,
   '2026_11_26_010000_dns': mDns,
   '2026_11_26_020000_certificates': mCertificates,
+  '2026_11_26_030000_multi_server': mMultiServer,
 };

@@ -20,6 +20,7 @@ import type { Account, Executor, Level } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import { memoParse } from '../../db/text-memo.js';
 import type { Services } from '../../services.js';
+import { checkDomainOnRemotes, checkUserOnRemotes } from '../cluster/cluster.service.js';
 import {
   allocationProblem,
   limitFieldsFor,
@@ -185,6 +186,10 @@ export async function createAccount(
   if (domain && limitValue(settings, 'vdomains') < 1)
     fail('LIMIT_EXCEEDED', 'vdomains is 0, so the account cannot have its main domain');
   const hash = await passwordHash(services, input.password);
+  // User Check and Domain Check on the cluster's remote servers, before the transaction: no lock is
+  // held open while they answer.
+  await checkUserOnRemotes(services, username);
+  if (domain) await checkDomainOnRemotes(services, domain);
   const now = services.clock.now();
   const account: Account = {
     id: newId(services.random),

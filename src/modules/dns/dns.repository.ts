@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DnsRecordRow, DnsZoneRow, Executor } from '../../db/database.js';
+import { queueZonePush } from '../cluster/cluster.repository.js';
 import type { DnsRecord, RecordType, Zone } from './zone.types.js';
 
 /** A stored record with its stable id. */
@@ -103,13 +104,18 @@ export async function deleteZones(db: Executor, zoneIds: string[]): Promise<void
   }
 }
 
-/** Writes the outbox row the DNS applier acts on; call it in the transaction of the change. */
+/**
+ * Writes the outbox row the DNS applier acts on and, unless `push` is false (a zone received from a
+ * cluster master), the DNS cluster's push rows; call it in the transaction of the change.
+ */
 export async function queueZone(
   db: Executor,
   origin: string,
   action: 'upsert' | 'delete',
   now: number,
+  push = true,
 ): Promise<void> {
+  if (push) await queueZonePush(db, origin, action, now);
   await db
     .insertInto('outbox')
     .values({

@@ -139,8 +139,13 @@ export async function createZone(
   await repo.queueZone(trx, origin, 'upsert', now);
 }
 
-/** Deletes the zones of these origins (those that exist), each with its outbox row. */
-export async function deleteZonesByOrigin(trx: Executor, origins: string[], now: number): Promise<void> {
+/** Deletes the zones of these origins (those that exist), each with its outbox row (and, unless `push` is false, its cluster pushes). */
+export async function deleteZonesByOrigin(
+  trx: Executor,
+  origins: string[],
+  now: number,
+  push = true,
+): Promise<void> {
   const zones: { id: string; origin: string }[] = [];
   for (let i = 0; i < origins.length; i += 500)
     zones.push(
@@ -154,12 +159,13 @@ export async function deleteZonesByOrigin(trx: Executor, origins: string[], now:
     trx,
     zones.map((z) => z.id),
   );
-  for (const z of zones) await repo.queueZone(trx, z.origin, 'delete', now);
+  for (const z of zones) await repo.queueZone(trx, z.origin, 'delete', now, push);
 }
 
 /** Tells the applier (when the server runs one) that the outbox has work. */
 export function kickApplier(services: Services): void {
   services.applier?.kick();
+  services.cluster.pusher.kick();
 }
 
 /** The zone name a request gives, or the DA error clients expect when there is none. */
@@ -445,7 +451,8 @@ export async function saveReceivedZone(
         .execute();
     }
     await repo.insertRecords(trx, id, parsed.records);
-    await repo.queueZone(trx, origin, 'upsert', now);
+    // A pushed zone is not pushed on (DirectAdmin: rawsave never triggers clustering, to prevent loops).
+    await repo.queueZone(trx, origin, 'upsert', now, false);
     await record(
       trx,
       actor,
@@ -464,7 +471,7 @@ export async function deleteReceivedZone(services: Services, actor: Actor, domai
     const existing = await repo.findZone(trx, origin);
     if (!existing) return false;
     await checkReceivable(trx, origin, existing);
-    await deleteZonesByOrigin(trx, [origin], now);
+    await deleteZonesByOrigin(trx, [origin], now, false);
     await record(trx, actor, { command: 'dns.admin.zone.delete', target: origin }, now);
     return true;
   });

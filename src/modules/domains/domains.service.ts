@@ -7,6 +7,7 @@ import { hasControlChars, printable, validateDomain } from '../../core/validatio
 import type { Account, DomainRow, Executor } from '../../db/database.js';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { Services } from '../../services.js';
+import { checkDomainOnRemotes } from '../cluster/cluster.service.js';
 import { createZone, deleteZonesByOrigin, kickApplier } from '../dns/dns.service.js';
 import { limitValue, readSettings } from '../packages/limits.js';
 import {
@@ -110,6 +111,8 @@ export async function createDomain(
   const name = validateDomain(rawName);
   assertDomainInScope(actor, name);
   const s = checkSettings(settings);
+  // Asks the cluster's remote servers before the transaction, so none is held open while they answer.
+  await checkDomainOnRemotes(services, name);
   const now = services.clock.now();
   await inTransaction(services, name, async (trx) => {
     const account = actor.account;

@@ -12,6 +12,7 @@ import {
   subdomainsCommand,
 } from './domains.js';
 import { loginKeysCommand, showMessagesCommand } from './login-keys.js';
+import { multiServerCommand } from './multi-server.js';
 import { sslCommand } from './ssl.js';
 
 export type { DaCommand, DaContext } from './context.js';
@@ -328,6 +329,7 @@ export const DA_COMMANDS: Record<string, DaCommand> = {
   CMD_API_DNS_CONTROL: dnsControlCommand,
   CMD_API_DNS_ADMIN: dnsAdminCommand,
   CMD_API_SSL: sslCommand,
+  CMD_API_MULTI_SERVER: multiServerCommand,
 };
 
 /** Finds the handler for a path name: `CMD_API_X`, or the browser name `CMD_X` of the same command. */

@@ -274,6 +274,43 @@ describe('certificates', () => {
       }
     });
 
+    it('an account whose package has SSL off, or a domain whose ssl switch is off', async () => {
+      await createAccount(s, 'user', 'nossl');
+      const c = await selfSigned(['nossl.example.com']);
+      const save = () =>
+        ssl(authOf('nossl'), {
+          domain: 'nossl.example.com',
+          action: 'save',
+          certificate: `${c.key}${c.cert}`,
+        });
+      const before = JSON.stringify(await stored());
+      const off = await s.admin('/CMD_API_MODIFY_USER', { action: 'customize', user: 'nossl', ssl: 'OFF' });
+      expect(off.pairs.error, off.body).toBe('0');
+      const a = await save();
+      expect(a.pairs).toMatchObject({
+        error: '1',
+        text: 'That feature is disabled for this account',
+        details: 'SSL is not enabled for nossl',
+      });
+      await s.admin('/CMD_API_MODIFY_USER', { action: 'customize', user: 'nossl', ssl: 'ON' });
+      const dom = await ssl(
+        authOf('nossl'),
+        { action: 'modify', domain: 'nossl.example.com', ssl: 'OFF' },
+        '/CMD_API_DOMAIN',
+      );
+      expect(dom.pairs.error, dom.body).toBe('0');
+      expect((await save()).pairs.details).toBe(
+        "SSL is off for nossl.example.com; turn it on with the domain's ssl setting first",
+      );
+      expect(JSON.stringify(await stored())).toBe(before);
+      await ssl(
+        authOf('nossl'),
+        { action: 'modify', domain: 'nossl.example.com', ssl: 'ON' },
+        '/CMD_API_DOMAIN',
+      );
+      expect((await save()).body).toBe(SAVED);
+    });
+
     it("another account's domain, exactly like a missing one", async () => {
       const before = JSON.stringify(await stored());
       const save = (domain: string) =>

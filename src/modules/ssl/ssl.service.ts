@@ -8,6 +8,7 @@ import type { Account, DomainRow, Executor } from '../../db/database.js';
 import type { Services } from '../../services.js';
 import { canManage } from '../accounts/accounts.service.js';
 import { ownDomain } from '../domains/domains.service.js';
+import { featureOn, readSettings } from '../packages/limits.js';
 import { type BundleInput, validateBundle } from './bundle.js';
 import * as repo from './ssl.repository.js';
 
@@ -53,7 +54,11 @@ function notFound(raw: string): never {
  * A domain of an account the actor manages or of its own (WHM's installssl, where a reseller installs
  * for its users); anything else answers exactly like a missing domain.
  */
-async function managedDomain(db: Executor, actor: Actor, raw: string): Promise<DomainRow> {
+async function managedDomain(
+  db: Executor,
+  actor: Actor,
+  raw: string,
+): Promise<{ domain: DomainRow; owner: Account }> {
   let name: string;
   try {
     name = validateDomain(raw);
@@ -63,14 +68,26 @@ async function managedDomain(db: Executor, actor: Actor, raw: string): Promise<D
   assertDomainInScope(actor, name);
   const d = await db.selectFrom('domains').selectAll().where('name', '=', name).executeTakeFirst();
   if (!d) return notFound(raw);
-  if (d.account_id === actor.account.id) return d;
+  if (d.account_id === actor.account.id) return { domain: d, owner: actor.account };
   const owner: Account | undefined = await db
     .selectFrom('accounts')
     .selectAll()
     .where('id', '=', d.account_id)
     .executeTakeFirst();
   if (!owner || !canManage(actor.account, owner)) return notFound(raw);
-  return d;
+  return { domain: d, owner };
+}
+
+/**
+ * Refuses an installation the owner's package or the domain has SSL switched off for (DirectAdmin's
+ * `ssl` feature and per-domain switch). An unset feature counts as on, as for accounts made before it.
+ */
+function checkSslEnabled(owner: Account, d: DomainRow): void {
+  const s = readSettings(owner.settings);
+  if (s.ssl !== undefined && !featureOn(s, 'ssl'))
+    fail('FEATURE_DISABLED', `SSL is not enabled for ${owner.username}`);
+  if (d.ssl === 'OFF')
+    fail('FEATURE_DISABLED', `SSL is off for ${d.name}; turn it on with the domain's ssl setting first`);
 }
 
 /**
@@ -88,9 +105,10 @@ export async function installCertificate(
 ): Promise<CertificateInfo> {
   const now = services.clock.now();
   const info = await services.db.transaction().execute(async (trx) => {
-    const d = opts.managed
+    const { domain: d, owner } = opts.managed
       ? await managedDomain(trx, actor, rawDomain)
-      : await ownDomain(trx, actor, rawDomain);
+      : { domain: await ownDomain(trx, actor, rawDomain), owner: actor.account };
+    checkSslEnabled(owner, d);
     const b = validateBundle(input, d.name, now);
     const row = {
       account_id: d.account_id,

@@ -15,7 +15,12 @@ const op = z.object({
   mxValue: z.string().max(300).optional(),
   ttl: z.number().int().min(0).max(2_147_483_647).optional(),
 });
-const changeInput = z.object({ domain, ops: z.array(op).min(1).max(100) });
+const changeInput = z.object({
+  domain,
+  ops: z.array(op).min(1).max(100),
+  /** The serial the caller's view of the zone had; the change is refused if the zone moved on. */
+  serial: z.number().int().min(0).optional(),
+});
 const ttlInput = z.object({ domain, ttl: z.number().int().min(0).max(2_147_483_647).nullable() });
 
 /** The zone TTL is the whole zone's: a credential must reach the zone and have no narrower DNS scope. */
@@ -47,7 +52,7 @@ function commandsFor(prefix: 'dns' | 'dns.admin', access: svc.ZoneAccess) {
       input: changeInput,
       authorize: ({ actor }, i) => svc.authorizeChange(actor, i.domain, i.ops),
       run: ({ services, actor }, i) =>
-        svc.changeRecords(services, actor, i.domain, i.ops, access, `${prefix}.records.change`),
+        svc.changeRecords(services, actor, i.domain, i.ops, access, `${prefix}.records.change`, i.serial),
     }),
     defineCommand({
       id: `${prefix}.zone.ttl`,

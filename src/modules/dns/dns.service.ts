@@ -242,6 +242,16 @@ export async function showZone(
 export interface ChangeResult {
   added: number;
   deleted: number;
+  /** The zone's serial after the change (unchanged when nothing changed). */
+  serial: number;
+}
+
+/** Raised inside changeRecords when the zone's serial is not the one the caller based its change on. */
+export function serialMismatch(given: number, current: number): never {
+  return fail(
+    'RECORD_CONFLICT',
+    `The given serial number (${given}) does not match the DNS zone’s serial number (${current}). Refresh your view of the DNS zone, then resubmit.`,
+  );
 }
 
 /**
@@ -257,6 +267,8 @@ export async function changeRecords(
   ops: RecordOp[],
   access: ZoneAccess,
   command: string,
+  /** When given, the change applies only while the zone's serial is still this one (cPanel's mass edit). */
+  expectSerial?: number,
 ): Promise<ChangeResult> {
   if (ops.length === 0) fail('MISSING_PARAMETER', 'No record to change');
   const origin = zoneName(domain);
@@ -278,6 +290,9 @@ export async function changeRecords(
   const result = await services.db.transaction().execute(async (trx) => {
     const zone = await accessibleZone(trx, actor, origin, access);
     await repo.lockZone(trx, zone.id);
+    // Read after the lock: the serial another writer committed meanwhile is the one to compare with.
+    const current = Number((await repo.findZone(trx, origin))?.serial ?? zone.serial);
+    if (expectSerial !== undefined && expectSerial !== current) serialMismatch(expectSerial, current);
     const removedIds = new Set<number>();
     const pending: DnsRecord[] = [];
     let added = 0;
@@ -306,7 +321,7 @@ export async function changeRecords(
       pending.push(rec);
       added++;
     }
-    if (removedIds.size === 0 && added === 0) return { added: 0, deleted: 0 };
+    if (removedIds.size === 0 && added === 0) return { added: 0, deleted: 0, serial: current };
     if (added > 0) {
       const count = await trx
         .selectFrom('dns_records')
@@ -333,7 +348,8 @@ export async function changeRecords(
       },
       now,
     );
-    return { added, deleted: removedIds.size };
+    const serial = Number((await repo.findZone(trx, origin))?.serial ?? current);
+    return { added, deleted: removedIds.size, serial };
   });
   if (result.added + result.deleted > 0) kickApplier(services);
   return result;

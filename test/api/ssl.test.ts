@@ -487,6 +487,11 @@ describe('certificates', () => {
 
     it('UAPI refuses a certificate for another domain with status 0 and stores nothing', async () => {
       const before = JSON.stringify(await stored());
+      const none = await s.cp('/execute/SSL/install_ssl', {
+        auth: authOf('cpuser'),
+        params: { cert: fred.cert, key: fred.key },
+      });
+      expect(none.json()).toMatchObject({ status: 0, errors: ['You must specify the “domain” parameter.'] });
       const a = await s.cp('/execute/SSL/install_ssl', {
         auth: authOf('cpuser'),
         params: { domain: 'cpuser.example.com', cert: fred.cert, key: fred.key },

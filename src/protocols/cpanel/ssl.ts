@@ -1,4 +1,4 @@
-import { isAppError } from '../../core/errors.js';
+import { fail, isAppError } from '../../core/errors.js';
 import type { CertificateInfo } from '../../modules/ssl/ssl.service.js';
 import type { Params } from '../params.js';
 import type { Api2Function } from './api2.js';
@@ -18,6 +18,13 @@ function exec<O>(ctx: UapiContext, id: string, input: unknown): Promise<O> {
 function opt(p: Params, key: string): string | undefined {
   const v = p.get(key);
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** A required parameter, with cPanel's wording when it is missing. */
+function required(p: Params, key: string): string {
+  const v = opt(p, key);
+  if (v === undefined) fail('MISSING_PARAMETER', `You must specify the “${key}” parameter.`);
+  return v;
 }
 
 const secs = (ms: number) => Math.floor(ms / 1000);
@@ -41,7 +48,7 @@ function install(ctx: UapiContext, certParam: string): Promise<CertificateInfo> 
   if (cert !== undefined) bundle.cert = cert;
   if (key !== undefined) bundle.key = key;
   if (chain !== undefined) bundle.chain = chain;
-  return exec<CertificateInfo>(ctx, 'ssl.install', { domain: p.get('domain') ?? '', bundle });
+  return exec<CertificateInfo>(ctx, 'ssl.install', { domain: required(p, 'domain'), bundle });
 }
 
 function installedText(c: CertificateInfo): string {
@@ -116,7 +123,7 @@ export const SSL_UAPI_FUNCTIONS: Record<string, UapiFunction> = {
     uses: ['ssl.delete'],
     mutates: true,
     async run(ctx) {
-      await exec(ctx, 'ssl.delete', { domain: ctx.params.get('domain') ?? '' });
+      await exec(ctx, 'ssl.delete', { domain: required(ctx.params, 'domain') });
       return { data: null };
     },
   },

@@ -173,6 +173,15 @@ describe('certificate bundles', () => {
     );
   });
 
+  it('refuses a flood of unterminated blocks at once', () => {
+    const flood = '-----BEGIN CERTIFICATE-----\n'.repeat(10_000);
+    const started = performance.now();
+    expect(refusal({ combined: flood }, 'example.com')).toBe(
+      'INVALID_PARAMETER: certificate holds more than 16 PEM blocks',
+    );
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+
   it('never echoes key material in a refusal', () => {
     const line = leaf.key.split('\n')[1] ?? '';
     const text = refusal({ combined: `${leaf.key}${line}\n${leaf.cert}` }, 'example.com');

@@ -36,6 +36,7 @@ export interface ValidBundle {
 }
 
 const MAX_CERTIFICATES = 10;
+const MAX_BLOCKS = 16;
 const BLOCK_RE = /-----BEGIN ([A-Z0-9 ]{1,40})-----([\s\S]*?)-----END \1-----/g;
 const KEY_LABELS = new Set(['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY']);
 // `openssl ecparam -genkey` writes the curve's parameters before the key; they carry nothing of ours.
@@ -47,6 +48,9 @@ const IGNORED_LABELS = new Set(['EC PARAMETERS']);
  */
 export function splitPem(text: string, what: string): PemBlock[] {
   const t = text.replace(/\r\n?/g, '\n');
+  // Each BEGIN is matched against the rest of the text: bounding them keeps hostile input linear.
+  if (t.split('-----BEGIN ').length - 1 > MAX_BLOCKS)
+    fail('INVALID_PARAMETER', `${what} holds more than ${MAX_BLOCKS} PEM blocks`);
   const blocks: PemBlock[] = [];
   let rest = '';
   let at = 0;

@@ -164,6 +164,30 @@ export async function pushFailed(db: Executor, item: DueItem, error: string, ret
     .execute();
 }
 
+/**
+ * A remote did not answer: its other due pushes (not being sent by anyone) wait until `retryAt` too,
+ * each with the error counted, rather than each timing out in turn.
+ */
+export async function remoteUnreachable(
+  db: Executor,
+  remoteId: string,
+  error: string,
+  now: number,
+  retryAt: number,
+): Promise<void> {
+  await db
+    .updateTable('cluster_queue')
+    .set((eb) => ({
+      attempts: eb('attempts', '+', 1),
+      last_error: error.slice(0, 500),
+      next_attempt_at: retryAt,
+    }))
+    .where('remote_id', '=', remoteId)
+    .where('next_attempt_at', '<=', now)
+    .where('claimed_until', '<=', now)
+    .execute();
+}
+
 /** Per remote: pushes waiting, and the latest error among them. */
 export async function queueStats(
   db: Executor,

@@ -150,8 +150,11 @@ export class Pusher {
         const msg = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ');
         const delay = backoffDelay(item.attempts, this.backoffMs, this.maxBackoffMs);
         const retryAt = this.o.clock.now() + delay;
-        if (e instanceof RemoteUnreachable) this.resting.set(remote.id, retryAt);
         await repo.pushFailed(this.o.db, item, msg, retryAt);
+        if (e instanceof RemoteUnreachable) {
+          this.resting.set(remote.id, retryAt);
+          await repo.remoteUnreachable(this.o.db, remote.id, msg, this.o.clock.now(), retryAt);
+        }
         this.o.logger.warn(
           { remote: where, zone: item.origin, attempts: item.attempts + 1, retryInMs: delay, error: msg },
           'DNS cluster push failed; it will be retried',

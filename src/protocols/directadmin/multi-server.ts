@@ -25,8 +25,9 @@ function fields(r: RemoteInfo): Record<string, string> {
 
 function portOf(raw: string | undefined): number | undefined {
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d{1,5}$/.test(raw)) fail('INVALID_PARAMETER', 'port must be a number from 1 to 65535');
-  return Number(raw);
+  const n = /^\d{1,5}$/.test(raw) ? Number(raw) : 0;
+  if (n < 1 || n > 65535) fail('INVALID_PARAMETER', 'port must be a number from 1 to 65535');
+  return n;
 }
 
 /**

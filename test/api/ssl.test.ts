@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApps } from '../../src/app.js';
 import type { ManualClock } from '../../src/core/clock.js';
+import { CertificateCache } from '../../src/modules/ssl/sni.js';
 import { type Answer, authOf, createAccount, rawCall, startTestServer } from '../helpers/server.js';
 import { ADMIN_PASSWORD } from '../helpers/services.js';
 import { type CpanelServer, startCpanelServer } from './cpanel-server.js';
@@ -635,6 +636,41 @@ describe('certificates', () => {
       t.services.logger = logger;
       await t.close();
     }
+  });
+
+  it('a node that did not make the change sees it once its cached answer is older than the cache age', async () => {
+    await createAccount(s, 'user', 'nodes');
+    const clock = s.clock as ManualClock;
+    // Another API node on the same database: its own cache, not invalidated by this node's services.
+    const other = new CertificateCache(s.services.db, clock, s.services.logger, 30_000);
+    const install = async (c: Issued) =>
+      expect(
+        (
+          await ssl(authOf('nodes'), {
+            domain: 'nodes.example.com',
+            action: 'save',
+            certificate: `${c.key}${c.cert}`,
+          })
+        ).body,
+      ).toBe(SAVED);
+    expect(await other.contextFor('nodes.example.com')).toBeNull();
+    await install(await selfSigned(['nodes.example.com']));
+    expect(await other.contextFor('nodes.example.com')).toBeNull();
+    clock.advance(30_001);
+    const first = await other.contextFor('nodes.example.com');
+    expect(first).not.toBeNull();
+    await install(await selfSigned(['nodes.example.com']));
+    expect(await other.contextFor('nodes.example.com')).toBe(first);
+    clock.advance(30_001);
+    const second = await other.contextFor('nodes.example.com');
+    expect(second).not.toBeNull();
+    expect(second).not.toBe(first);
+    // Unchanged: the context is reused, not rebuilt.
+    clock.advance(30_001);
+    expect(await other.contextFor('nodes.example.com')).toBe(second);
+    await ssl(authOf('nodes'), { domain: 'nodes.example.com', action: 'delete' });
+    clock.advance(30_001);
+    expect(await other.contextFor('nodes.example.com')).toBeNull();
   });
 
   describe('SNI on a TLS listener', () => {

@@ -6,6 +6,7 @@ import * as mApiTokens from './2026_11_26_000000_api_tokens.js';
 import * as mDns from './2026_11_26_010000_dns.js';
 import * as mCertificates from './2026_11_26_020000_certificates.js';
 import * as mMultiServer from './2026_11_26_030000_multi_server.js';
+import * as mOutboxPending from './2026_11_26_040000_outbox_pending.js';
 
 /** Every migration in order. Listed statically so the built server needs no directory scan. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_010000_dns': mDns,
   '2026_11_26_020000_certificates': mCertificates,
   '2026_11_26_030000_multi_server': mMultiServer,
+  '2026_11_26_040000_outbox_pending': mOutboxPending,
 };

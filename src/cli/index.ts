@@ -9,6 +9,7 @@ import type { Account } from '../db/database.js';
 import { type Server, startServer } from '../main.js';
 import * as repo from '../modules/accounts/accounts.repository.js';
 import * as accounts from '../modules/accounts/accounts.service.js';
+import * as cluster from '../modules/cluster/cluster.service.js';
 import { type PackageKind, parseSettings } from '../modules/packages/limits.js';
 import * as packages from '../modules/packages/packages.service.js';
 import { createApiUrl, createLoginUrl, parseDuration } from '../modules/sessions/login-urls.js';
@@ -491,6 +492,126 @@ export function buildCli(): Command {
         out(`unblocked ${kind} ${key}`);
       });
     });
+  const ms = program
+    .command('multi-server')
+    .description(
+      'remote servers of the DNS cluster (DirectAdmin Multi-Server Setup): this server pushes zones to them',
+    );
+  /** The switches of `multi-server add` and `modify`; in modify each also has a --no-… form. */
+  const switchOptions = (c: Command, negatable: boolean) => {
+    for (const [flag, what] of [
+      ['ssl', 'call the remote over HTTPS'],
+      ['verify-tls', "check the remote's TLS certificate (off: a self-signed one is accepted)"],
+      ['dns', 'Zone Transfer: push every zone change to it'],
+      ['domain-check', 'Domain Check: refuse a new domain that exists there'],
+      ['user-check', 'User Check: refuse a new account whose name exists there'],
+      ['email', 'stored and listed (e-mail list sync is not done)'],
+      ['show-all-users', 'stored and listed'],
+    ] as const) {
+      c.option(`--${flag}`, what);
+      if (negatable) c.option(`--no-${flag}`, `switch ${flag} off`);
+    }
+    return c;
+  };
+  const switchesOf = (o: Record<string, unknown>) => {
+    const out: Record<string, boolean> = {};
+    for (const [opt, key] of [
+      ['ssl', 'ssl'],
+      ['verifyTls', 'verifyTls'],
+      ['dns', 'dns'],
+      ['domainCheck', 'domainCheck'],
+      ['userCheck', 'userCheck'],
+      ['email', 'email'],
+      ['showAllUsers', 'showAllUsers'],
+    ] as const)
+      if (typeof o[opt] === 'boolean') out[key] = o[opt] as boolean;
+    return out;
+  };
+  const readKey = (o: { key?: string; keyStdin?: boolean }) => {
+    if (o.keyStdin) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+    return o.key;
+  };
+  const yn = (b: boolean) => (b ? 'yes' : 'no');
+  const describeRemote = (r: cluster.RemoteInfo) =>
+    `${r.host} port=${r.port} user=${r.user} ssl=${yn(r.ssl)} verify_tls=${yn(r.verifyTls)} dns=${yn(r.dns)} domain_check=${yn(r.domainCheck)} user_check=${yn(r.userCheck)} email=${yn(r.email)} show_all_users=${yn(r.showAllUsers)} pending=${r.pending}${r.lastError ? ` last_error=${JSON.stringify(r.lastError)}` : ''}`;
+  switchOptions(
+    ms
+      .command('add <host>')
+      .description('register a remote server (its IP address or host name) with a login key of its admin')
+      .requiredOption('--user <name>', 'the remote account the login key belongs to')
+      .option('--port <port>', 'the remote DirectAdmin API port', '2222')
+      .option(
+        '--key <value>',
+        'the login key (visible to other local users in the process list; prefer --key-stdin)',
+      )
+      .option('--key-stdin', 'read the login key from standard input')
+      .addOption(dataDirOption()),
+    false,
+  ).action(async (host: string, opts) => {
+    const secret = readKey(opts);
+    if (!secret) throw new CliError('give the login key with --key-stdin or --key');
+    await withServices(opts, async (s) => {
+      const r = await cluster.addRemote(s, await cliActor(s), {
+        host,
+        port: Number(opts.port),
+        user: opts.user,
+        secret,
+        ...switchesOf(opts),
+      });
+      out(`added ${describeRemote(r)}`);
+    });
+  });
+  ms.command('list')
+    .description('list the remote servers (never their login keys), with pushes waiting and the last error')
+    .addOption(dataDirOption())
+    .action(async (opts) => {
+      await withServices(opts, async (s) => {
+        for (const r of await cluster.listRemotes(s)) out(describeRemote(r));
+      });
+    });
+  switchOptions(
+    ms
+      .command('modify <host>')
+      .description("change a remote server's port, user, login key or switches (what is not given stays)")
+      .option('--user <name>', 'the remote account the login key belongs to')
+      .option('--port <port>', 'the remote DirectAdmin API port')
+      .option('--key <value>', 'a new login key (prefer --key-stdin)')
+      .option('--key-stdin', 'read a new login key from standard input')
+      .addOption(dataDirOption()),
+    true,
+  ).action(async (host: string, opts) => {
+    const secret = readKey(opts);
+    await withServices(opts, async (s) => {
+      const [r] = await cluster.modifyRemotes(s, await cliActor(s), [
+        {
+          host,
+          ...(opts.port !== undefined ? { port: Number(opts.port) } : {}),
+          ...(opts.user !== undefined ? { user: opts.user } : {}),
+          ...(secret !== undefined ? { secret } : {}),
+          ...switchesOf(opts),
+        },
+      ]);
+      if (r) out(`modified ${describeRemote(r)}`);
+    });
+  });
+  ms.command('delete <hosts...>')
+    .description('remove remote servers and the pushes waiting for them')
+    .addOption(dataDirOption())
+    .action(async (hosts: string[], opts) => {
+      await withServices(opts, async (s) => {
+        out(`deleted: ${(await cluster.deleteRemotes(s, await cliActor(s), hosts)).join(', ')}`);
+      });
+    });
+  ms.command('push <host>')
+    .description('queue every zone of this server for a remote server; the running server sends them')
+    .addOption(dataDirOption())
+    .action(async (host: string, opts) => {
+      await withServices(opts, async (s) => {
+        const n = await cluster.pushAll(s, await cliActor(s), host);
+        out(`queued ${n} zone${n === 1 ? '' : 's'} for ${host}`);
+      });
+    });
+
   program
     .command('reconcile')
     .description(

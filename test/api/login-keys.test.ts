@@ -977,6 +977,8 @@ describe('login keys', () => {
         ips: '127.0.0.0/8\n10.0.0.1-10',
         rate_limit: '100/3600s',
         scope_domains: 'fred.example.com',
+        scope_dns_names: '',
+        scope_dns_types: '',
         rotating: '',
         manages_keys: 'no',
       });
@@ -1182,6 +1184,55 @@ describe('login keys', () => {
         'INVALID_PARAMETER',
       );
       expect((await listed(s, FRED, 'scoped')).scope_domains).toBe('fred.example.com');
+    });
+
+    it('dns_names and dns_types: a DNS scope set through the API, validated, listed, and replaced by modify', async () => {
+      s = await start();
+      const v = await mint(s, FRED, FRED_PW, {
+        keyname: 'acme',
+        max_uses: '5',
+        domains: 'fred.example.com',
+        dns_names: '_acme-challenge, _ACME-challenge.*.',
+        dns_types: 'txt',
+      });
+      expect(await listed(s, FRED, 'acme')).toMatchObject({
+        scope_domains: 'fred.example.com',
+        scope_dns_names: '_acme-challenge,_acme-challenge.*',
+        scope_dns_types: 'TXT',
+      });
+      // The scope holds where records change: in scope is added, out of scope is refused and spends nothing.
+      const dns = (params: Params) =>
+        use(s, 'fred', v, 'CMD_API_DNS_CONTROL', { domain: 'fred.example.com', ...params });
+      expectOk(await dns({ action: 'add', type: 'TXT', name: '_acme-challenge', value: 'tok1' }));
+      expect((await listed(s, FRED, 'acme')).uses_left).toBe('4');
+      for (const params of [
+        { action: 'add', type: 'A', name: '_acme-challenge', value: '192.0.2.1' },
+        { action: 'add', type: 'TXT', name: 'www', value: 'tok2' },
+      ])
+        expect((await dns(params)).pairs.error).toBe('1');
+      expect((await listed(s, FRED, 'acme')).uses_left).toBe('4');
+      for (const [field, bad, text] of [
+        ['dns_types', 'TXT,SOA', 'dns_types'],
+        ['dns_names', 'a;b', 'dns_names'],
+        ['dns_names', '$INCLUDE', 'dns_names'],
+        ['dns_names', 'x'.repeat(64), 'dns_names'],
+        ['dns_names', Array.from({ length: 51 }, (_, i) => `n${i}`).join(','), 'at most 50'],
+      ] as const) {
+        expectError(
+          await create(s, FRED, FRED_PW, { keyname: 'bad', [field]: bad }),
+          'INVALID_PARAMETER',
+          text,
+        );
+      }
+      expect(Object.keys(await listing(s, FRED))).toEqual(['acme']);
+      expectOk(
+        await keys(s, FRED, { action: 'modify', keyname: 'acme', dns_types: 'TXT,CNAME', passwd: FRED_PW }),
+      );
+      expect(await listed(s, FRED, 'acme')).toMatchObject({
+        scope_domains: '',
+        scope_dns_names: '',
+        scope_dns_types: 'TXT,CNAME',
+      });
     });
   });
 

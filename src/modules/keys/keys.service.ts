@@ -17,6 +17,7 @@ import { hasControlChars, printable, validateDomain } from '../../core/validatio
 import type { Executor, LoginKey } from '../../db/database.js';
 import type { Services } from '../../services.js';
 import { domainsOf } from '../accounts/accounts.repository.js';
+import { RECORD_TYPES } from '../dns/zone.types.js';
 import { featureOn, readSettings } from '../packages/limits.js';
 
 /** The warning DirectAdmin gives for keys that can manage keys (seed: "defeats the purpose"). */
@@ -137,11 +138,35 @@ async function sweepExpired(db: Executor, accountId: string, now: number): Promi
     .execute();
 }
 
+/** At most this many record-name patterns or types in a DNS scope. */
+const MAX_DNS_SCOPE_ENTRIES = 50;
+/** A record-name pattern: `@`, or labels of letters, digits, `_`, `-` and `*` (e.g. `_acme-challenge.*`). */
+const DNS_NAME_PATTERN_RE = /^(@|[a-z0-9_*-]{1,63}(\.[a-z0-9_*-]{1,63})*)$/;
+
+/** The DNS part of a scope, normalised (lowercase names, uppercase known types, no duplicates). */
+function checkDnsScope(dns: { names: string[]; types: string[] }): { names: string[]; types: string[] } {
+  const names = [...new Set(dns.names.map((n) => n.toLowerCase().replace(/\.$/, '')))];
+  const types = [...new Set(dns.types.map((t) => t.toUpperCase()))];
+  if (names.length > MAX_DNS_SCOPE_ENTRIES || types.length > MAX_DNS_SCOPE_ENTRIES)
+    fail('INVALID_PARAMETER', `dns_names and dns_types take at most ${MAX_DNS_SCOPE_ENTRIES} entries each`);
+  for (const n of names)
+    if (n.length > 253 || !DNS_NAME_PATTERN_RE.test(n))
+      fail(
+        'INVALID_PARAMETER',
+        `dns_names: ${printable(n)} is not a record-name pattern (@, or labels with letters, digits, _, - and *)`,
+      );
+  for (const t of types)
+    if (!(RECORD_TYPES as readonly string[]).includes(t))
+      fail('INVALID_PARAMETER', `dns_types: ${printable(t)} is not one of ${RECORD_TYPES.join(', ')}`);
+  return { names, types };
+}
+
 async function checkScope(
   db: Executor,
   actor: Actor,
   scope: CredentialScope | undefined,
 ): Promise<CredentialScope> {
+  if (scope?.dns) scope = { ...scope, dns: checkDnsScope(scope.dns) };
   if (!scope?.domains?.length) return scope?.dns ? { dns: scope.dns } : {};
   const own = new Set(await domainsOf(db, actor.account.id));
   const domains = [...new Set(scope.domains.map((d) => validateDomain(d)))];
@@ -402,9 +427,20 @@ export function presentKey(
     deny: policy.deny.join(','),
     ips: k.ips,
     rate_limit: k.rate_limit ? `${k.rate_limit}/${k.rate_window_ms / 1000}s` : '',
-    scope_domains: (JSON.parse(k.scope || '{}') as CredentialScope).domains?.join(',') ?? '',
+    ...scopeFields(JSON.parse(k.scope || '{}') as CredentialScope),
     rotating: k.prev_valid_until !== null ? iso(k.prev_valid_until) : '',
     manages_keys: grantsKeyManagement(policy, catalog, ownerLevel) ? 'yes' : 'no',
+  };
+}
+
+/** A key's scope as listing fields (empty: not limited that way). */
+function scopeFields(
+  scope: CredentialScope,
+): Record<'scope_domains' | 'scope_dns_names' | 'scope_dns_types', string> {
+  return {
+    scope_domains: scope.domains?.join(',') ?? '',
+    scope_dns_names: scope.dns?.names.join(',') ?? '',
+    scope_dns_types: scope.dns?.types.join(',') ?? '',
   };
 }
 

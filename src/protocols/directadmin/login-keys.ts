@@ -68,13 +68,18 @@ function policyFrom(p: Params): CommandPolicy | undefined {
   return { allow, deny };
 }
 
-/** A KeyInput from DA's form fields (plus hostdeck's: not_before, rate_limit, rate_window, domains). */
+/**
+ * A KeyInput from DA's form fields (plus hostdeck's: not_before, rate_limit, rate_window, and the scope:
+ * domains, dns_names, dns_types). Any scope field present replaces the whole stored scope.
+ */
 function keyInputFrom(p: Params, creating: boolean): KeyInput {
   const value = p.get('key') ?? '';
   const value2 = p.get('key2');
   if (value2 !== undefined && value2 !== value) fail('PASSWORDS_DIFFER', 'key and key2 differ');
   const rate = int(p, 'rate_limit', 0, 1_000_000_000);
   const domains = listFrom(p, 'domains');
+  const dnsNames = listFrom(p, 'dns_names');
+  const dnsTypes = listFrom(p, 'dns_types');
   const policy = policyFrom(p);
   const input: KeyInput = {
     name: need(p, 'keyname'),
@@ -93,7 +98,11 @@ function keyInputFrom(p: Params, creating: boolean): KeyInput {
   input.allowHtm = checked(p, 'allow_htm');
   if (policy) input.policy = policy;
   if (p.has('ips')) input.ips = p.get('ips') ?? '';
-  if (domains) input.scope = { domains };
+  if (domains || dnsNames || dnsTypes) {
+    input.scope = domains ? { domains } : {};
+    if (dnsNames?.length || dnsTypes?.length)
+      input.scope.dns = { names: dnsNames ?? [], types: dnsTypes ?? [] };
+  }
   if (rate !== undefined)
     input.rateLimit =
       rate === 0 ? null : { count: rate, windowSeconds: int(p, 'rate_window', 1, 31_536_000) ?? 60 };

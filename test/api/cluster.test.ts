@@ -380,6 +380,16 @@ describe(`DNS cluster master → slave on loopback (${TEST_DB})`, () => {
     );
     expect(sub.pairs.error).toBe('1');
     expect(sub.pairs.details).toContain('its parent domain is there');
+    // A pointer's name is checked like a domain.
+    const ptr = await master.call(
+      '/CMD_API_DOMAIN_POINTER',
+      { action: 'add', domain: 'fred.example.com', from: 'sam.example.com' },
+      FRED,
+    );
+    expect(ptr.pairs.error).toBe('1');
+    expect(ptr.pairs.details).toBe(
+      `sam.example.com already exists on the remote server http://127.0.0.1:${slave.port}`,
+    );
 
     const user = await master.call('/CMD_API_ACCOUNT_USER', {
       action: 'create',

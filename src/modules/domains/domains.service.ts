@@ -369,6 +369,8 @@ export async function createPointer(
 ): Promise<string> {
   const from = validateDomain(rawFrom);
   assertDomainInScope(actor, from);
+  // A pointer's name is a domain too, and an alias's zone is pushed: Domain Check it like a domain.
+  await checkDomainOnRemotes(services, from);
   const now = services.clock.now();
   await inTransaction(services, from, async (trx) => {
     const d = await ownDomain(trx, actor, domain);

@@ -6,10 +6,13 @@
 // The machine may be shared, so the runs are interleaved: every round measures bare Fastify and then each
 // variant right after its own bare run (bare, password, bare, key, bare, limited key, …), and the report
 // gives per variant the median req/s of both sides and the median of the rounds' ratios. A change in
-// background load then moves both sides of a ratio together. After the runs the limited key's uses_left
-// must equal 10,000,000 minus the 2xx answers it got (every admitted request spent exactly one use).
+// background load then moves both sides of a ratio together. It also gives the server's CPU time per
+// request, which depends far less on the machine's other load than req/s does. After the runs the
+// limited key's uses_left must equal 10,000,000 minus the 2xx answers it got (every admitted request
+// spent exactly one use).
 // Usage: npm run bench [-- --rounds 5 --seconds 3 --connections 50 --sync FULL|NORMAL]
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
@@ -59,11 +62,39 @@ interface Measured {
   non2xx: number;
   /** 2xx answers of the run. */
   ok: number;
+  /** CPU time the server process spent per request (µs), or NaN where /proc is not there. */
+  cpuUs: number;
 }
 
-async function measure(url: string, headers: Record<string, string>, duration = seconds): Promise<Measured> {
+/**
+ * CPU time (user + system, µs) a process has used, from /proc (Linux; clock ticks of 10 ms). Unlike req/s
+ * it hardly depends on what else the machine runs, so it tells where a ratio would be on a quiet one.
+ */
+function cpuTime(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function measure(
+  url: string,
+  headers: Record<string, string>,
+  server: ChildProcess,
+  duration = seconds,
+): Promise<Measured> {
+  const before = cpuTime(server.pid);
   const r = await autocannon({ url, connections, duration, headers });
-  return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, ok: r['2xx'] };
+  return {
+    rps: r.requests.average,
+    p99: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+    ok: r['2xx'],
+    cpuUs: (cpuTime(server.pid) - before) / Math.max(1, r.requests.total),
+  };
 }
 
 function median(xs: number[]): number {
@@ -111,15 +142,15 @@ const limitedVariant = variants[2] as Variant;
 // A warm-up of each side fills the caches (JIT, the verified-credential cache) before any measured run;
 // the limited key's warm-up answers count towards the uses it must have spent.
 let limitedOk = 0;
-await measure(bareUrl, {}, 2);
+await measure(bareUrl, {}, bare.child, 2);
 for (const v of variants) {
-  const w = await measure(daUrl, v.headers, 2);
+  const w = await measure(daUrl, v.headers, hd.child, 2);
   if (v === limitedVariant) limitedOk += w.ok;
 }
 for (let round = 0; round < rounds; round++)
   for (const v of variants) {
-    v.bare.push(await measure(bareUrl, {}));
-    const m = await measure(daUrl, v.headers);
+    v.bare.push(await measure(bareUrl, {}, bare.child));
+    const m = await measure(daUrl, v.headers, hd.child);
     v.runs.push(m);
     if (v === limitedVariant) limitedOk += m.ok;
   }
@@ -138,12 +169,13 @@ console.log(
 );
 let failed = false;
 const allBare = variants.flatMap((v) => v.bare);
-console.log(
-  `${'bare Fastify GET /hello (every round)'.padEnd(58)} median ${median(allBare.map((m) => m.rps))
+const rate = (ms: Measured[]) =>
+  median(ms.map((m) => m.rps))
     .toFixed(0)
-    .padStart(
-      6,
-    )} req/s  (min ${Math.min(...allBare.map((m) => m.rps)).toFixed(0)}, max ${Math.max(...allBare.map((m) => m.rps)).toFixed(0)})`,
+    .padStart(6);
+const cpu = (ms: Measured[]) => median(ms.map((m) => m.cpuUs)).toFixed(0);
+console.log(
+  `${'bare Fastify GET /hello (every round)'.padEnd(50)} median ${rate(allBare)} req/s  (min ${Math.min(...allBare.map((m) => m.rps)).toFixed(0)}, max ${Math.max(...allBare.map((m) => m.rps)).toFixed(0)})  server CPU ${cpu(allBare)} µs/req`,
 );
 for (const v of variants) {
   const ratios = v.runs.map((m, i) => m.rps / (v.bare[i]?.rps ?? Number.NaN));
@@ -151,14 +183,10 @@ for (const v of variants) {
   const errors = v.runs.reduce((n, m) => n + m.errors, 0);
   const non2xx = v.runs.reduce((n, m) => n + m.non2xx, 0);
   console.log(
-    `${`CMD_API_SHOW_USER_CONFIG, ${v.name}`.padEnd(58)} median ${median(v.runs.map((m) => m.rps))
-      .toFixed(0)
-      .padStart(
-        6,
-      )} req/s  (bare beside it: ${median(v.bare.map((m) => m.rps)).toFixed(0)})  p99 ${median(v.runs.map((m) => m.p99))} ms  errors ${errors}  non-2xx ${non2xx}`,
+    `${`CMD_API_SHOW_USER_CONFIG, ${v.name}`.padEnd(50)} median ${rate(v.runs)} req/s  (bare beside it: ${rate(v.bare).trim()})  server CPU ${cpu(v.runs)} µs/req  p99 ${median(v.runs.map((m) => m.p99))} ms  errors ${errors}  non-2xx ${non2xx}`,
   );
   console.log(
-    `${''.padEnd(58)} ratio ${ratio.toFixed(2)}x (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')}; target >= ${v.target.toFixed(2)}x) ${ratio >= v.target ? 'MET' : 'NOT MET'}`,
+    `${''.padEnd(50)} ratio ${ratio.toFixed(2)}x (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')}; target >= ${v.target.toFixed(2)}x) ${ratio >= v.target ? 'MET' : 'NOT MET'}`,
   );
   if (errors > 0 || non2xx > 0) failed = true;
 }

@@ -21,7 +21,7 @@ import { SCHEMA_LOCK } from '../../src/db/connect.js';
 import { Pusher } from '../../src/modules/cluster/pusher.js';
 import { secretBox } from '../../src/modules/cluster/secret-box.js';
 import { createServices, type Services } from '../../src/services.js';
-import { initialize } from '../../src/setup.js';
+import { ensureTls, initialize, readTls } from '../../src/setup.js';
 import { type Answer, authOf, createAccount, rawCall } from '../helpers/server.js';
 import { ADMIN_PASSWORD, TEST_DB, TEST_PG_URL } from '../helpers/services.js';
 
@@ -41,7 +41,8 @@ class Node {
   private readonly schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   readonly config: Config;
 
-  constructor() {
+  /** `tls`: the DA listener serves HTTPS with the installation's self-signed certificate. */
+  constructor(private readonly tls = false) {
     this.config = loadConfig({
       env: {
         HOSTDECK_DATA_DIR: this.dataDir,
@@ -62,6 +63,7 @@ class Node {
       ...(TEST_DB === 'postgres' ? { pgSchema: this.schema } : {}),
     });
     await initialize(this.services, ADMIN_PASSWORD, { tls: false });
+    if (this.tls) await ensureTls(this.config);
     // The server's pusher with short test timings: the same class main.ts starts.
     const c = this.services.cluster;
     c.pusher = new Pusher({
@@ -80,7 +82,7 @@ class Node {
 
   /** Listens (again) on the same port; the services stay as they are. */
   async listen(): Promise<void> {
-    this.app = buildApps(this.services, null).da;
+    this.app = buildApps(this.services, this.tls ? readTls(this.config) : null).da;
     await this.app.listen({ host: '127.0.0.1', port: this.port });
     const a = this.app.server.address();
     this.port = typeof a === 'object' && a ? a.port : 0;
@@ -565,4 +567,67 @@ describe(`DNS cluster master → slave on loopback (${TEST_DB})`, () => {
       .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBeGreaterThanOrEqual(5);
   });
+});
+
+describe(`DNS cluster over HTTPS (${TEST_DB})`, () => {
+  const master = new Node();
+  const slave = new Node(true);
+
+  beforeAll(async () => {
+    await slave.start();
+    await master.start();
+  }, 60_000);
+
+  afterAll(async () => {
+    await master.destroy();
+    await slave.destroy();
+  });
+
+  const slaveZone = (origin: string) =>
+    slave.services.db
+      .selectFrom('dns_zones')
+      .select('origin')
+      .where('origin', '=', origin)
+      .executeTakeFirst();
+
+  it("refuses the remote's self-signed certificate when verify_tls is on, and accepts it when off (the default)", async () => {
+    const add = await master.call('/CMD_API_MULTI_SERVER', {
+      action: 'add',
+      ip: '127.0.0.1',
+      port: String(slave.port),
+      user: 'admin',
+      passwd: ADMIN_PASSWORD,
+      ssl: 'yes',
+      verify_tls: 'yes',
+    });
+    expect(add.pairs.error, add.body).toBe('0');
+    const on = await master.call('/CMD_API_MULTI_SERVER', {
+      action: 'multiple',
+      save: 'yes',
+      select0: '127.0.0.1',
+      'ssl-127.0.0.1': 'yes',
+      'verify_tls-127.0.0.1': 'yes',
+      'dns-127.0.0.1': 'yes',
+    });
+    expect(on.pairs.error, on.body).toBe('0');
+    await createAccount(master as never, 'user', 'tina');
+    await eventually('a certificate error recorded', async () =>
+      (await queueRows(master)).some((r) => /self.signed|certificate/i.test(r.last_error)),
+    );
+    expect(await slaveZone('tina.example.com')).toBeUndefined();
+
+    const off = await master.call('/CMD_API_MULTI_SERVER', {
+      action: 'multiple',
+      save: 'yes',
+      select0: '127.0.0.1',
+      'ssl-127.0.0.1': 'yes',
+      'dns-127.0.0.1': 'yes',
+    });
+    expect(off.pairs.error, off.body).toBe('0');
+    await eventually(
+      'tina.example.com on the HTTPS slave',
+      async () => (await slaveZone('tina.example.com')) !== undefined,
+    );
+    await eventually('an empty queue', async () => (await queueRows(master)).length === 0);
+  }, 60_000);
 });

@@ -195,6 +195,12 @@ export async function modifyRemotes(
         .set({ ...p.set, updated_at: now })
         .where('id', '=', current.id)
         .execute();
+      // New settings may be what the waiting pushes lacked (a key, a port, TLS): retry them now.
+      await trx
+        .updateTable('cluster_queue')
+        .set({ next_attempt_at: now })
+        .where('remote_id', '=', current.id)
+        .execute();
       const next = { ...current, ...p.set };
       // The login key itself is never in the audit trail, only that it changed.
       await record(
@@ -216,6 +222,7 @@ export async function modifyRemotes(
     }
     return out;
   });
+  services.cluster.pusher.kick();
   const stats = await repo.queueStats(services.db);
   return rows.map((r) => ({
     host: r.host,

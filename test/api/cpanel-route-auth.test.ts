@@ -18,6 +18,27 @@ const UAPI_PARAMS: Record<string, string> = {
   'Tokens::create_full_access': 'name=made-by-route-auth',
   'Tokens::rename': 'name=no-such-token&new_name=other',
   'Tokens::revoke': 'name=no-such-token',
+  'DNS::parse_zone': 'zone=fred.example.com',
+  // The zone's first serial on the suite's manual clock (2026-11-25).
+  'DNS::mass_edit_zone': `zone=fred.example.com&serial=2026112501&add=${encodeURIComponent(
+    JSON.stringify({ dname: '_acme-challenge', ttl: 60, record_type: 'TXT', data: ['t'] }),
+  )}`,
+  'DomainInfo::single_domain_data': 'domain=fred.example.com',
+  'SubDomain::addsubdomain': 'domain=blog&rootdomain=fred.example.com',
+};
+
+/** API 2 calls that need parameters. */
+const API2_PARAMS: Record<string, string> = {
+  'ZoneEdit::fetchzone_records': 'domain=fred.example.com',
+  'ZoneEdit::add_zone_record': 'domain=fred.example.com&name=api2&type=TXT&txtdata=x',
+  'ZoneEdit::edit_zone_record': 'domain=fred.example.com&line=7&address=192.0.2.7',
+  'ZoneEdit::remove_zone_record': 'domain=fred.example.com&line=8',
+  'SubDomain::addsubdomain': 'domain=shop&rootdomain=fred.example.com',
+  'SubDomain::delsubdomain': 'domain=shop.fred.example.com',
+  'Park::park': 'domain=parked.example.net',
+  'Park::unpark': 'domain=parked.example.net',
+  'AddonDomain::addaddondomain': 'newdomain=addon.example.net',
+  'AddonDomain::deladdondomain': 'domain=addon.example.net',
 };
 
 interface Route {
@@ -34,9 +55,10 @@ const ROUTES: Route[] = [
   }),
   ...Object.entries(API2_FUNCTIONS).map(([name, fn]) => {
     const [module, func] = name.split('::');
+    const q = API2_PARAMS[name];
     return {
       name: `API2 ${name}`,
-      path: `/json-api/cpanel?cpanel_jsonapi_apiversion=2&cpanel_jsonapi_module=${module}&cpanel_jsonapi_func=${func}`,
+      path: `/json-api/cpanel?cpanel_jsonapi_apiversion=2&cpanel_jsonapi_module=${module}&cpanel_jsonapi_func=${func}${q ? `&${q}` : ''}`,
       mutates: fn.mutates,
     };
   }),

@@ -72,6 +72,14 @@ function samples(fullToken: string): Record<string, Record<string, string>> {
     api_token_revoke: { token_name: 'renamed' },
     api_token_get_details: { token: fullToken },
     installssl: { domain: 'fred.example.com', ...fredCertificate },
+    listzones: {},
+    parse_dns_zone: { zone: 'fred.example.com' },
+    // The zone's first serial on the suite's manual clock (2026-11-25).
+    mass_edit_dns_zone: {
+      zone: 'fred.example.com',
+      serial: '2026112501',
+      add: JSON.stringify({ dname: '_acme-challenge', ttl: 60, record_type: 'TXT', data: ['t'] }),
+    },
   };
 }
 

@@ -3,6 +3,7 @@ import type { Actor } from '../../auth/actor.js';
 import { assertDomainInScope } from '../../auth/scope.js';
 import { fail } from '../../core/errors.js';
 import { defineCommand } from '../../registry/registry.js';
+import * as repo from './dns.repository.js';
 import * as svc from './dns.service.js';
 
 const str = z.string().max(4096);
@@ -85,6 +86,14 @@ export const dnsCommands = [
     mutates: true,
     input: z.object({ domain }),
     run: ({ services, actor }, i) => svc.deleteReceivedZone(services, actor, i.domain),
+  }),
+  defineCommand({
+    id: 'dns.admin.zone.list',
+    level: 'admin',
+    summary: 'List every zone on this server',
+    mutates: false,
+    input: z.object({}),
+    run: ({ services }) => repo.listZoneOrigins(services.db),
   }),
   defineCommand({
     id: 'dns.admin.zone.exists',

@@ -1,3 +1,5 @@
+import { DNS_API2_FUNCTIONS } from './dns.js';
+import { DOMAIN_API2_FUNCTIONS } from './domains.js';
 import { SSL_API2_FUNCTIONS } from './ssl.js';
 import type { UapiContext } from './uapi.js';
 import { exec } from './uapi.js';
@@ -12,6 +14,8 @@ export interface Api2Function {
 /** Every API 2 function served, by `Module::function` (the DNS ones arrive with the DNS module). */
 export const API2_FUNCTIONS: Record<string, Api2Function> = {
   ...SSL_API2_FUNCTIONS,
+  ...DNS_API2_FUNCTIONS,
+  ...DOMAIN_API2_FUNCTIONS,
   'CustInfo::displaycontactinfo': {
     uses: ['account.config.show'],
     mutates: false,

@@ -6,6 +6,8 @@ import { featureOn, limitValue, readSettings, SWITCH_FIELDS } from '../../module
 import { isLimited, type TokenCreated, tokenLists } from '../../modules/tokens/tokens.service.js';
 import type { Services } from '../../services.js';
 import type { Params } from '../params.js';
+import { DNS_API2_FUNCTIONS, DNS_UAPI_FUNCTIONS } from './dns.js';
+import { DOMAIN_API2_FUNCTIONS, DOMAIN_UAPI_FUNCTIONS } from './domains.js';
 import type { UapiExtras } from './envelope.js';
 import { SSL_API2_FUNCTIONS, SSL_UAPI_FUNCTIONS } from './ssl.js';
 
@@ -90,7 +92,12 @@ function displayName(stored: string): string {
 }
 
 /** API 2 functions served (their token-list names). */
-export const API2_NAMES = [...Object.keys(SSL_API2_FUNCTIONS), 'CustInfo::displaycontactinfo'];
+export const API2_NAMES = [
+  ...Object.keys(SSL_API2_FUNCTIONS),
+  ...Object.keys(DNS_API2_FUNCTIONS),
+  ...Object.keys(DOMAIN_API2_FUNCTIONS),
+  'CustInfo::displaycontactinfo',
+];
 
 // --------------------------------------------------------------------------------- presenters
 
@@ -516,6 +523,8 @@ async function createFullAccess(ctx: UapiContext): Promise<UapiResult> {
 /** Every UAPI function served, by `Module::function`. */
 export const UAPI_FUNCTIONS: Record<string, UapiFunction> = {
   ...SSL_UAPI_FUNCTIONS,
+  ...DNS_UAPI_FUNCTIONS,
+  ...DOMAIN_UAPI_FUNCTIONS,
   'Variables::get_user_information': {
     uses: ['account.config.show', 'domain.list'],
     mutates: false,

@@ -27,12 +27,16 @@ export const WHM_ACLS = [
   'create-user-session',
   'manage-api-tokens',
   'ssl',
+  'edit-dns',
 ] as const;
 
 export type WhmAcl = (typeof WHM_ACLS)[number];
 
-/** The privileges every reseller holds: all but `all`. */
-export const RESELLER_ACLS: readonly WhmAcl[] = WHM_ACLS.filter((a) => a !== 'all');
+/**
+ * The privileges every reseller holds: all but `all` and `edit-dns` (WHM's zone functions run hostdeck's
+ * DNS administrator commands, which reach every zone, so they are root's).
+ */
+export const RESELLER_ACLS: readonly WhmAcl[] = WHM_ACLS.filter((a) => a !== 'all' && a !== 'edit-dns');
 
 /** True when `name` is a WHM ACL name. */
 export function isWhmAcl(name: string): name is WhmAcl {
@@ -74,6 +78,9 @@ export const WHM_FUNCTION_ACLS: Readonly<Record<string, WhmAcl | null>> = {
   api_token_revoke: 'manage-api-tokens',
   api_token_get_details: 'manage-api-tokens',
   installssl: 'ssl',
+  listzones: 'edit-dns',
+  parse_dns_zone: 'edit-dns',
+  mass_edit_dns_zone: 'edit-dns',
 };
 
 /**

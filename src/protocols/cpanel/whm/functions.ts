@@ -15,6 +15,7 @@ import { type TokenCreated, tokenLists } from '../../../modules/tokens/tokens.se
 import type { Services } from '../../../services.js';
 import type { Params } from '../../params.js';
 import { aclAllows, WHM_ACLS, WHM_FUNCTION_ACLS } from '../whm-acls.js';
+import { WHM_DNS_FUNCTIONS } from './dns.js';
 import type { WhmAnswer } from './envelope.js';
 import { applyListArgs } from './list-args.js';
 
@@ -695,6 +696,7 @@ export const WHM_FUNCTIONS: Record<string, WhmFunction> = {
   api_token_revoke: { uses: ['token.revoke'], run: apiTokenRevoke },
   api_token_get_details: { uses: ['token.details'], run: apiTokenGetDetails },
   installssl: { uses: ['ssl.install.managed'], run: installssl },
+  ...WHM_DNS_FUNCTIONS,
 };
 
 /** The function of a name, if served (own properties only: `constructor` is no function). */

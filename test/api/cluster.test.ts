@@ -18,7 +18,8 @@ import { buildApps } from '../../src/app.js';
 import { TEST_HASHER } from '../../src/auth/passwords.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { SCHEMA_LOCK } from '../../src/db/connect.js';
-import { Pusher } from '../../src/modules/cluster/pusher.js';
+import * as clusterRepo from '../../src/modules/cluster/cluster.repository.js';
+import { backoffDelay, Pusher } from '../../src/modules/cluster/pusher.js';
 import { secretBox } from '../../src/modules/cluster/secret-box.js';
 import { createServices, type Services } from '../../src/services.js';
 import { ensureTls, initialize, readTls } from '../../src/setup.js';
@@ -212,6 +213,16 @@ describe(`DNS cluster master → slave on loopback (${TEST_DB})`, () => {
     expect((await rawCall(slave.port, '/CMD_API_SHOW_ALL_USERS', { auth })).status).not.toBe(200);
     // The slave already hosts an account of its own: the master's Domain and User Checks must see it.
     await createAccount(slave as never, 'user', 'sam');
+    // The slave is a master of its own (to an address nobody answers): zones it receives are not pushed on.
+    const own = await slave.call('/CMD_API_MULTI_SERVER', {
+      action: 'add',
+      ip: '192.0.2.1',
+      port: '2222',
+      user: 'admin',
+      passwd: 'unused-key',
+    });
+    expect(own.pairs.error, own.body).toBe('0');
+    await slave.services.db.updateTable('cluster_remotes').set({ dns: 1 }).execute();
   }, 60_000);
 
   afterAll(async () => {
@@ -342,8 +353,9 @@ describe(`DNS cluster master → slave on loopback (${TEST_DB})`, () => {
       ),
     );
     expect(await inSync(master, slave, 'fred.example.com')).toBe(true);
-    // The slave stored it as a received zone, and the queue is empty once everything arrived.
+    // The queue is empty once everything arrived, and the slave queued nothing for its own remote.
     await eventually('an empty queue', async () => (await queueRows(master)).length === 0);
+    expect(await queueRows(slave)).toEqual([]);
   });
 
   it('a domain added and deleted on the master is added and deleted on the slave', async () => {
@@ -630,4 +642,80 @@ describe(`DNS cluster over HTTPS (${TEST_DB})`, () => {
     );
     await eventually('an empty queue', async () => (await queueRows(master)).length === 0);
   }, 60_000);
+});
+
+describe(`push queue (${TEST_DB})`, () => {
+  const node = new Node();
+  beforeAll(() => node.start(), 60_000);
+  afterAll(() => node.destroy());
+
+  it('coalesces changes of one zone, lets one claimant send it, and keeps it when it changed meanwhile', async () => {
+    const db = node.services.db;
+    await node.services.cluster.pusher.stop();
+    const now = 1_000_000;
+    await db
+      .insertInto('cluster_remotes')
+      .values(
+        ['r1', 'r2'].map((id, i) => ({
+          id,
+          host: `192.0.2.${i + 10}`,
+          port: 2222,
+          username: 'admin',
+          secret_enc: node.services.cluster.box.seal('k'),
+          ssl: 0,
+          verify_tls: 0,
+          dns: id === 'r1' ? 1 : 0,
+          domain_check: 0,
+          user_check: 0,
+          email: 0,
+          show_all_users: 0,
+          created_at: now,
+          updated_at: now,
+        })),
+      )
+      .execute();
+    // Only the remote with dns on gets rows; three changes of a zone are one row, at version 3.
+    await clusterRepo.queueZonePush(db, 'a.example', 'upsert', now);
+    await clusterRepo.queueZonePush(db, 'a.example', 'upsert', now + 1);
+    await clusterRepo.queueZonePush(db, 'a.example', 'delete', now + 2);
+    await clusterRepo.queueZonePush(db, 'b.example', 'upsert', now + 3);
+    const rows = await queueRows(node);
+    expect(rows.map((r) => [r.remote_id, r.origin, r.action, Number(r.version)])).toEqual([
+      ['r1', 'a.example', 'delete', 3],
+      ['r1', 'b.example', 'upsert', 1],
+    ]);
+    // Due in the order queued; one of two claims of one row wins.
+    const due = await clusterRepo.duePushes(db, now + 10, 10);
+    expect(due.map((d) => d.origin)).toEqual(['a.example', 'b.example']);
+    const a = due[0] as clusterRepo.DueItem;
+    const claims = await Promise.all([
+      clusterRepo.claim(db, a, now + 10, 5000),
+      clusterRepo.claim(db, a, now + 10, 5000),
+    ]);
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect((await clusterRepo.duePushes(db, now + 10, 10)).map((d) => d.origin)).toEqual(['b.example']);
+    // A change while the push is on the wire: the sent version is not the latest, so the row stays, due.
+    await clusterRepo.queueZonePush(db, 'a.example', 'upsert', now + 11);
+    await clusterRepo.pushed(db, a);
+    const after = await clusterRepo.duePushes(db, now + 12, 10);
+    expect(after.map((d) => [d.origin, d.version])).toEqual([
+      ['a.example', 4],
+      ['b.example', 1],
+    ]);
+    await clusterRepo.pushed(db, after[0] as clusterRepo.DueItem);
+    // A failure waits for its retry time; the error is kept.
+    await clusterRepo.pushFailed(db, after[1] as clusterRepo.DueItem, 'connect ECONNREFUSED', now + 500);
+    expect(await clusterRepo.duePushes(db, now + 499, 10)).toEqual([]);
+    const left = await queueRows(node);
+    expect(left.map((r) => [r.origin, Number(r.attempts), r.last_error])).toEqual([
+      ['b.example', 1, 'connect ECONNREFUSED'],
+    ]);
+    expect((await clusterRepo.duePushes(db, now + 500, 10)).map((d) => d.origin)).toEqual(['b.example']);
+  });
+
+  it('backs off exponentially up to a ceiling', () => {
+    expect([0, 1, 2, 3, 10, 50].map((n) => backoffDelay(n, 1000, 60_000))).toEqual([
+      1000, 2000, 4000, 8000, 60_000, 60_000,
+    ]);
+  });
 });

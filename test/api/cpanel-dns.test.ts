@@ -183,6 +183,61 @@ describe('cPanel DNS', () => {
     });
   });
 
+  describe('UAPI: every record type, and text that must stay data', () => {
+    it('adds each type, shows the fields back in data_b64 and removes them all in one request', async () => {
+      let serial = await serialOf('example.com');
+      const recs = [
+        { dname: 'types', ttl: 60, record_type: 'AAAA', data: ['2001:db8::1'] },
+        { dname: 'types', ttl: 60, record_type: 'MX', data: ['5', 'mx.example.net.'] },
+        { dname: '_sip._tcp', ttl: 60, record_type: 'SRV', data: ['10', '5', '5060', 'sip.example.com.'] },
+        { dname: 'types', ttl: 60, record_type: 'CAA', data: ['0', 'issue', 'letsencrypt.org'] },
+        { dname: 'alias', ttl: 60, record_type: 'CNAME', data: ['www.example.com.'] },
+        { dname: 'types', ttl: 60, record_type: 'TXT', data: ['say "hi"; \\ $ORIGIN evil.', 'second'] },
+      ];
+      const q = recs.map((r) => `add=${encodeURIComponent(JSON.stringify(r))}`).join('&');
+      expect((await get(`/execute/DNS/mass_edit_zone?zone=example.com&serial=${serial}&${q}`)).body).toBe(
+        uapiOk(`{"new_serial":"${++serial}"}`),
+      );
+      const items = uapi(await get('/execute/DNS/parse_zone?zone=example.com')).data as {
+        line_index: number;
+        record_type?: string;
+        dname_b64?: string;
+        data_b64?: string[];
+      }[];
+      const lines: number[] = [];
+      for (const r of recs) {
+        const hit = items.find(
+          (i) => i.record_type === r.record_type && i.dname_b64 === b64(`${r.dname}.example.com.`),
+        );
+        expect(hit?.data_b64?.map(unb64), r.record_type).toEqual(r.data);
+        lines.push(hit?.line_index ?? -1);
+      }
+      // The zone-file lines keep the text quoted: nothing in it starts a directive or a comment.
+      const zones = await get(`${API2}fetchzones`);
+      const text = (zones.json() as { cpanelresult: { data: { zones: Record<string, string[]> }[] } })
+        .cpanelresult.data[0]?.zones['example.com'];
+      expect(text).toContain('types.example.com.\t60\tIN\tTXT\t"say \\"hi\\"; \\\\ $ORIGIN evil." "second"');
+      const remove = lines.map((l, i) => `remove-${i}=${l}`).join('&');
+      expect(
+        (await get(`/execute/DNS/mass_edit_zone?zone=example.com&serial=${serial}&${remove}`)).body,
+      ).toBe(uapiOk(`{"new_serial":"${++serial}"}`));
+      const left = (await loadZone(s.services.db, 'example.com'))?.records ?? [];
+      expect(left.filter((r) => ['types', '_sip._tcp', 'alias'].includes(r.name))).toEqual([]);
+    });
+
+    it('a read-only token reads the zone but may not change it', async () => {
+      const ro = tokenAuth('fred', await makeToken(s, 'fred', 'readonly', { readonly: '1' }));
+      expect(uapi(await get('/execute/DNS/parse_zone?zone=example.com', ro)).status).toBe(1);
+      const before = await zoneState();
+      const r = await get(
+        `/execute/DNS/mass_edit_zone?zone=example.com&serial=${await serialOf('example.com')}&remove=6`,
+        ro,
+      );
+      expect(r.status).toBe(403);
+      expect(await zoneState()).toBe(before);
+    });
+  });
+
   describe('UAPI refusals change nothing', () => {
     const addOf = (o: unknown) => encodeURIComponent(JSON.stringify(o));
     const good = addOf({ dname: 'ok', ttl: 60, record_type: 'TXT', data: ['fine'] });

@@ -513,9 +513,10 @@ function api2Filter(p: Params): (r: Record<string, unknown>) => boolean {
     eq('class', (s) => s.toUpperCase()),
   ];
   const custom = opt(p, 'customonly') === '1';
+  const apex = dotted(p.get('domain') ?? '');
+  // customonly leaves out what the server maintains: the SOA and the zone's own NS records.
   return (r) =>
-    tests.every((t) => t(r)) &&
-    !(custom && (r.type === 'SOA' || (r.type === 'NS' && r.name === p.get('domain'))));
+    tests.every((t) => t(r)) && !(custom && (r.type === 'SOA' || (r.type === 'NS' && r.name === apex)));
 }
 
 /** The API 2 ZoneEdit functions. */

@@ -256,6 +256,23 @@ describe('cPanel DNS', () => {
       expect(await zoneState()).toBe(before);
     });
 
+    it('concurrent edits based on one serial: exactly one applies', async () => {
+      const serial = await serialOf('example.com');
+      const answers = await Promise.all(
+        [1, 2, 3, 4, 5].map((n) =>
+          get(
+            `/execute/DNS/mass_edit_zone?zone=example.com&serial=${serial}&add=${addOf({ dname: 'race', ttl: 60, record_type: 'TXT', data: [`v${n}`] })}`,
+          ),
+        ),
+      );
+      const ok = answers.filter((a) => a.body === uapiOk(`{"new_serial":"${serial + 1}"}`));
+      expect(ok).toHaveLength(1);
+      for (const a of answers.filter((x) => !ok.includes(x)))
+        expect(uapi(a).errors?.[0]).toMatch(/^The given serial number/);
+      expect(await txt('example.com', 'race')).toHaveLength(1);
+      expect(await serialOf('example.com')).toBe(serial + 1);
+    });
+
     it('bad JSON in add, a missing field, a bad line, the SOA line', async () => {
       const serial = await serialOf('example.com');
       const before = await zoneState();
@@ -595,13 +612,42 @@ describe('cPanel DNS', () => {
       });
     });
 
-    it('a reseller holds no edit-dns privilege', async () => {
+    it("a reseller reaches its own and its users' zones; any other answers like a missing one", async () => {
       await createAccount(s, 'reseller', 'dnsres', { domain: 'dnsres.example.net' });
-      const r = await whm('parse_dns_zone', 'zone=example.com', 'dnsres:dnsres-Pass-123');
-      expect(r.status).toBe(403);
-      expect(r.json()).toMatchObject({
-        metadata: { result: 0, reason: 'parse_dns_zone needs the edit-dns privilege' },
-      });
+      const res = 'dnsres:dnsres-Pass-123';
+      const made = await whm(
+        'createacct',
+        'username=resuser&domain=resuser.example.net&contactemail=r@example.com&password=Resuser-Pass-1&maxsub=1',
+        res,
+      );
+      expect((made.json() as { metadata: { result: number } }).metadata.result, made.body).toBe(1);
+      const zones = (await whm('listzones', '', res)).json() as { data: { zone: { domain: string }[] } };
+      expect(zones.data.zone.map((z) => z.domain)).toEqual(['dnsres.example.net', 'resuser.example.net']);
+      const parsed = await whm('parse_dns_zone', 'zone=resuser.example.net', res);
+      expect((parsed.json() as { metadata: { result: number } }).metadata.result, parsed.body).toBe(1);
+      const serial = await serialOf('resuser.example.net');
+      const add = encodeURIComponent(
+        JSON.stringify({ dname: 'r', ttl: 60, record_type: 'A', data: ['192.0.2.9'] }),
+      );
+      const edited = await whm(
+        'mass_edit_dns_zone',
+        `zone=resuser.example.net&serial=${serial}&add=${add}`,
+        res,
+      );
+      expect(edited.body).toContain(`"new_serial":"${serial + 1}"`);
+      const before = await zoneState();
+      for (const zone of ['example.com', 'nowhere.example.net']) {
+        for (const [fn, q] of [
+          ['parse_dns_zone', `zone=${zone}`],
+          ['mass_edit_dns_zone', `zone=${zone}&serial=${serial}&add=${add}`],
+        ] as const) {
+          const r = await whm(fn, q, res);
+          expect(r.json(), `${fn} ${zone}`).toMatchObject({
+            metadata: { result: 0, reason: `You do not control a DNS zone named ${zone}.` },
+          });
+        }
+      }
+      expect(await zoneState()).toBe(before);
     });
   });
 });

@@ -3,7 +3,6 @@ import type { Actor } from '../../auth/actor.js';
 import { assertDomainInScope } from '../../auth/scope.js';
 import { fail } from '../../core/errors.js';
 import { defineCommand } from '../../registry/registry.js';
-import * as repo from './dns.repository.js';
 import * as svc from './dns.service.js';
 
 const str = z.string().max(4096);
@@ -32,9 +31,9 @@ function ttlAuthorize(ctx: { actor: Actor }, i: { domain: string }): void {
     fail('PERMISSION_DENIED', "The zone's TTL is outside this credential's DNS scope");
 }
 
-function commandsFor(prefix: 'dns' | 'dns.admin', access: svc.ZoneAccess) {
-  const level = access === 'admin' ? 'admin' : 'user';
-  const whose = access === 'admin' ? 'any' : 'your';
+function commandsFor(prefix: 'dns' | 'dns.admin' | 'dns.managed', access: svc.ZoneAccess) {
+  const level = access === 'admin' ? 'admin' : access === 'managed' ? 'reseller' : 'user';
+  const whose = access === 'admin' ? 'any' : access === 'managed' ? 'a managed' : 'your';
   return [
     defineCommand({
       id: `${prefix}.records.list`,
@@ -71,6 +70,7 @@ function commandsFor(prefix: 'dns' | 'dns.admin', access: svc.ZoneAccess) {
 export const dnsCommands = [
   ...commandsFor('dns', 'owner'),
   ...commandsFor('dns.admin', 'admin'),
+  ...commandsFor('dns.managed', 'managed'),
   defineCommand({
     id: 'dns.admin.zone.rawsave',
     level: 'admin',
@@ -88,12 +88,12 @@ export const dnsCommands = [
     run: ({ services, actor }, i) => svc.deleteReceivedZone(services, actor, i.domain),
   }),
   defineCommand({
-    id: 'dns.admin.zone.list',
-    level: 'admin',
-    summary: 'List every zone on this server',
+    id: 'dns.managed.zone.list',
+    level: 'reseller',
+    summary: 'List the zones of the accounts you manage (every zone for an admin)',
     mutates: false,
     input: z.object({}),
-    run: ({ services }) => repo.listZoneOrigins(services.db),
+    run: ({ services, actor }) => svc.managedZones(services, actor),
   }),
   defineCommand({
     id: 'dns.admin.zone.exists',

@@ -38,8 +38,11 @@ export interface RecordOp {
   ttl?: number;
 }
 
-/** Who may touch a zone: its owner, or an admin acting as DNS administrator. */
-export type ZoneAccess = 'owner' | 'admin';
+/**
+ * Who may touch a zone: its owner; an admin acting as DNS administrator; or (`managed`, WHM's zone
+ * functions) a reseller on its own zones and its users', an admin on any.
+ */
+export type ZoneAccess = 'owner' | 'admin' | 'managed';
 
 function dayBase(nowMs: number): number {
   return nextSerial(0, nowMs) - 1;
@@ -198,7 +201,7 @@ export function authorizeChange(actor: Actor, domain: string, ops: RecordOp[]): 
 
 /** Refuses an account whose package has DNS control switched off (admins acting as such excepted). */
 function checkDnsFeature(actor: Actor, access: ZoneAccess): void {
-  if (access === 'admin') return;
+  if (access !== 'owner') return;
   const s = readSettings(actor.account.settings);
   if (s.dnscontrol !== undefined && !featureOn(s, 'dnscontrol'))
     fail('FEATURE_DISABLED', 'DNS control is not enabled for this account');
@@ -212,9 +215,42 @@ async function accessibleZone(
   access: ZoneAccess,
 ): Promise<DnsZoneRow> {
   const z = await repo.findZone(db, origin);
-  if (!z || (access === 'owner' && z.account_id !== actor.account.id))
+  if (!z || (access !== 'admin' && !(await mayManageZone(db, actor, z, access))))
     fail('ZONE_NOT_FOUND', `There is no zone ${printable(origin)} on this account`);
   return z;
+}
+
+async function mayManageZone(
+  db: Executor,
+  actor: Actor,
+  z: DnsZoneRow,
+  access: ZoneAccess,
+): Promise<boolean> {
+  if (z.account_id === actor.account.id) return true;
+  if (access !== 'managed') return false;
+  if (actor.account.level === 'admin') return true;
+  if (actor.account.level !== 'reseller') return false;
+  const owner = await db
+    .selectFrom('accounts')
+    .select('creator_id')
+    .where('id', '=', z.account_id)
+    .executeTakeFirst();
+  return owner?.creator_id === actor.account.id;
+}
+
+/** The zones the actor manages (`managed` access): an admin's are all of them, a reseller's its own and its users'. */
+export async function managedZones(services: Services, actor: Actor): Promise<string[]> {
+  if (actor.account.level === 'admin') return repo.listZoneOrigins(services.db);
+  const rows = await services.db
+    .selectFrom('dns_zones')
+    .innerJoin('accounts', 'accounts.id', 'dns_zones.account_id')
+    .select('dns_zones.origin')
+    .where((eb) =>
+      eb.or([eb('accounts.id', '=', actor.account.id), eb('accounts.creator_id', '=', actor.account.id)]),
+    )
+    .orderBy('dns_zones.origin')
+    .execute();
+  return rows.map((r) => r.origin);
 }
 
 export interface ZoneListing {

@@ -25,8 +25,8 @@ import type { UapiContext, UapiFunction } from './uapi.js';
 /** The cPanel version the first comment line names (the same one WHM's `version` reports). */
 const CPANEL_VERSION = '11.126.0.0';
 
-/** Registry command prefix: a cPanel account's own zones, or any zone for WHM's root. */
-export type ZonePrefix = 'dns' | 'dns.admin';
+/** Registry command prefix: a cPanel account's own zones, or those a WHM caller manages. */
+export type ZonePrefix = 'dns' | 'dns.managed';
 
 /** What a zone function needs: the services, the caller and the request's parameters. */
 export interface DnsCallContext {

@@ -32,11 +32,8 @@ export const WHM_ACLS = [
 
 export type WhmAcl = (typeof WHM_ACLS)[number];
 
-/**
- * The privileges every reseller holds: all but `all` and `edit-dns` (WHM's zone functions run hostdeck's
- * DNS administrator commands, which reach every zone, so they are root's).
- */
-export const RESELLER_ACLS: readonly WhmAcl[] = WHM_ACLS.filter((a) => a !== 'all' && a !== 'edit-dns');
+/** The privileges every reseller holds: all but `all`. */
+export const RESELLER_ACLS: readonly WhmAcl[] = WHM_ACLS.filter((a) => a !== 'all');
 
 /** True when `name` is a WHM ACL name. */
 export function isWhmAcl(name: string): name is WhmAcl {

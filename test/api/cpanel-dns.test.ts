@@ -7,6 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadZone } from '../../src/modules/dns/dns.repository.js';
+import { DNS_API2_FUNCTIONS, DNS_UAPI_FUNCTIONS } from '../../src/protocols/cpanel/dns.js';
+import { DOMAIN_API2_FUNCTIONS, DOMAIN_UAPI_FUNCTIONS } from '../../src/protocols/cpanel/domains.js';
+import { WHM_DNS_FUNCTIONS } from '../../src/protocols/cpanel/whm/dns.js';
 import { createAccount, rawCall } from '../helpers/server.js';
 import { ADMIN_PASSWORD } from '../helpers/services.js';
 import {
@@ -61,6 +64,19 @@ describe('cPanel DNS', () => {
     token = await makeToken(s, 'fred', 'acme');
   });
   afterAll(async () => s?.close());
+
+  it('every DNS and domain function names registry commands that exist', () => {
+    const tables = [
+      DNS_UAPI_FUNCTIONS,
+      DNS_API2_FUNCTIONS,
+      DOMAIN_UAPI_FUNCTIONS,
+      DOMAIN_API2_FUNCTIONS,
+      WHM_DNS_FUNCTIONS,
+    ];
+    for (const table of tables)
+      for (const [name, fn] of Object.entries(table))
+        for (const id of fn.uses) expect(s.services.registry.get(id), `${name} uses ${id}`).toBeDefined();
+  });
 
   describe('UAPI: the ACME shell client (token, relative dname, lower-case %-escapes, remove by line)', () => {
     it('lists domains, reads the zone, adds the challenge and removes it by line index', async () => {

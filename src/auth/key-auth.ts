@@ -247,7 +247,11 @@ export async function tryLoginKeyFor(
       key: {
         id: key.id,
         counters: key,
-        usable: (c, t) => c.cleared_at === null && countersRefusal(key, c, t) === null,
+        // A clock set back before not_before (tests, a stepped system clock) ends the entry too.
+        usable: (c, t) =>
+          c.cleared_at === null &&
+          (key.not_before === null || t >= key.not_before) &&
+          countersRefusal(key, c, t) === null,
       },
       actor,
     },

@@ -306,34 +306,60 @@ describe('DirectAdmin login key examples (seed 000)', () => {
   });
 
   describe('C) DNS clustering (Multi Server Setup) key of the admin', () => {
-    it('names that are not served are refused with a clear error', async () => {
+    it('the seed’s key (CMD_API_LOGIN_TEST, CMD_API_DNS_ADMIN, CMD_API_USER_EXISTS from the master) serves the slave role', async () => {
       const srv = await startTestServer({ manualClock: true });
       s = srv;
       const catalog = daCatalog(srv.services.registry);
-      const n = normalizePolicy(
-        { allow: ['CMD_API_LOGIN_TEST', 'CMD_API_DNS_ADMIN'], deny: [] },
-        catalog,
-        'admin',
-      );
-      expect(n).toEqual({
-        ok: false,
-        errors: ['"CMD_API_DNS_ADMIN" in the allow list is not a known command.'],
-      });
-      const a = await call(srv, ADMIN, 'CMD_API_LOGIN_KEYS', {
-        action: 'create',
+      expect(
+        normalizePolicy(
+          { allow: ['CMD_API_LOGIN_TEST', 'CMD_API_DNS_ADMIN', 'CMD_API_USER_EXISTS'], deny: [] },
+          catalog,
+          'admin',
+        ).ok,
+      ).toBe(true);
+      const c = await createKey(srv, ADMIN, {
         keyname: 'dnscluster',
         never_expires: 'yes',
         select_allow0: 'CMD_API_LOGIN_TEST',
         select_allow1: 'CMD_API_DNS_ADMIN',
+        select_allow2: 'CMD_API_USER_EXISTS',
         ips: '127.0.0.1',
         passwd: ADMIN_PASSWORD,
       });
-      expect(a.pairs.error).toBe('1');
-      expect(a.pairs.details).toBe('"CMD_API_DNS_ADMIN" in the allow list is not a known command.');
-      expect(Object.keys(await listed(srv, ADMIN))).toEqual([]);
+      expect(c.pairs.manages_keys).toBe('no');
+      const auth = `admin:${c.pairs.key}`;
+      // What a DirectAdmin master sends, in order: connectivity, login test, domain check, zone push, delete.
+      expect((await call(srv, auth, 'CMD_API_DNS_ADMIN')).pairs).toMatchObject({ error: '0', text: 'OK' });
+      expect((await call(srv, auth, 'CMD_API_LOGIN_TEST')).body).toBe('error=0&text=Login%20OK&details=');
+      const exists = async () =>
+        (await call(srv, auth, 'CMD_API_DNS_ADMIN', { action: 'exists', domain: 'pushed.test' })).body;
+      expect(await exists()).toBe('error=0&exists=0');
+      const zone =
+        '$TTL 3600\npushed.test.\tIN\tSOA\tns1.master.example.net. hostmaster.pushed.test. ( 2026112501 14400 3600 1209600 86400 )\n' +
+        'pushed.test.\tIN\tNS\tns1.master.example.net.\nwww\tIN\tA\t192.0.2.9\n';
+      const saved = await rawCall(
+        srv.port,
+        '/CMD_API_DNS_ADMIN?domain=pushed.test&action=rawsave&hostname=m&username=bob',
+        {
+          method: 'POST',
+          auth,
+          body: zone,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+      );
+      expect(saved.pairs.error, saved.body).toBe('0');
+      expect(await exists()).toBe('error=0&exists=1');
+      expect(
+        (await call(srv, auth, 'CMD_API_DNS_ADMIN', { action: 'delete', domain: 'pushed.test' })).pairs.error,
+      ).toBe('0');
+      expect(await exists()).toBe('error=0&exists=0');
+      // Nothing else, and only from the master's address.
+      for (const cmd of ['CMD_API_SHOW_ALL_USERS', 'CMD_API_DNS_CONTROL', 'CMD_API_LOGIN_KEYS'])
+        expectUnauthorized(await call(srv, auth, cmd));
+      expectUnauthorized(await callFrom(srv, '127.0.0.3', '/CMD_API_DNS_ADMIN', { auth }));
     });
 
-    it('with the served stand-ins (CMD_API_LOGIN_TEST, CMD_API_USER_EXISTS) it runs those and nothing else', async () => {
+    it('a User Check key (CMD_API_LOGIN_TEST, CMD_API_USER_EXISTS) runs those and nothing else', async () => {
       const srv = await startTestServer({ manualClock: true });
       s = srv;
       await createAccount(srv, 'user', 'fred');

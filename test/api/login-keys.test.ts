@@ -1187,7 +1187,8 @@ describe('login keys', () => {
     });
 
     it('dns_names and dns_types: a DNS scope set through the API, validated, listed, and replaced by modify', async () => {
-      s = await start();
+      const srv = await start();
+      s = srv;
       const v = await mint(s, FRED, FRED_PW, {
         keyname: 'acme',
         max_uses: '5',
@@ -1202,7 +1203,7 @@ describe('login keys', () => {
       });
       // The scope holds where records change: in scope is added, out of scope is refused and spends nothing.
       const dns = (params: Params) =>
-        use(s, 'fred', v, 'CMD_API_DNS_CONTROL', { domain: 'fred.example.com', ...params });
+        use(srv, 'fred', v, 'CMD_API_DNS_CONTROL', { domain: 'fred.example.com', ...params });
       expectOk(await dns({ action: 'add', type: 'TXT', name: '_acme-challenge', value: 'tok1' }));
       expect((await listed(s, FRED, 'acme')).uses_left).toBe('4');
       for (const params of [

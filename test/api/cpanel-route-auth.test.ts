@@ -18,6 +18,7 @@ const UAPI_PARAMS: Record<string, string> = {
   'Tokens::create_full_access': 'name=made-by-route-auth',
   'Tokens::rename': 'name=no-such-token&new_name=other',
   'Tokens::revoke': 'name=no-such-token',
+  'Tokens::history': 'name=no-such-token',
   'DNS::parse_zone': 'zone=fred.example.com',
   // The zone's first serial on the suite's manual clock (2026-11-25).
   'DNS::mass_edit_zone': `zone=fred.example.com&serial=2026112501&add=${encodeURIComponent(

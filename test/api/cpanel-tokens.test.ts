@@ -505,5 +505,16 @@ describe('hostdeck limits on cPanel tokens', () => {
       { command: 'DomainInfo::list_domains', outcome: 'ok', ip: '127.0.0.1' },
       { command: 'Quota::get_quota_info', outcome: 'command', ip: '127.0.0.1' },
     ]);
+    // The owner reads it through Tokens::history, newest first, with times in Unix seconds.
+    const shown = uapi(await s.cp('/execute/Tokens/history?name=hist', { auth: FRED }));
+    expect(shown.status).toBe(1);
+    const rows = shown.data as { time: number; ip: string; function: string; outcome: string }[];
+    expect(rows.map((r) => [r.function, r.outcome, r.ip])).toEqual([
+      ['Quota::get_quota_info', 'command', '127.0.0.1'],
+      ['DomainInfo::list_domains', 'ok', '127.0.0.1'],
+    ]);
+    expect(rows.every((r) => Number.isInteger(r.time) && r.time > 1_700_000_000)).toBe(true);
+    const missing = uapi(await s.cp('/execute/Tokens/history?name=nope', { auth: FRED }));
+    expect(missing.status).toBe(0);
   });
 });

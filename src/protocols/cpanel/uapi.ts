@@ -574,6 +574,27 @@ export const UAPI_FUNCTIONS: Record<string, UapiFunction> = {
       return { data: null };
     },
   },
+  // hostdeck's addition: the token's uses and refusals, as CMD_API_LOGIN_KEYS action=history gives a key's.
+  'Tokens::history': {
+    uses: ['token.history'],
+    mutates: false,
+    async run(ctx) {
+      const name = required(ctx.params, 'name');
+      const rows = await exec<{ at: number; ip: string; command: string; outcome: string }[]>(
+        ctx,
+        'token.history',
+        { kind: 'cpanel', name },
+      );
+      return {
+        data: rows.map((r) => ({
+          time: Math.floor(r.at / 1000),
+          ip: r.ip,
+          function: r.command,
+          outcome: r.outcome,
+        })),
+      };
+    },
+  },
   'Tokens::revoke': {
     uses: ['token.revoke'],
     mutates: true,

@@ -434,6 +434,7 @@ describe('certificates', () => {
       certificate: `${c.key}${c.cert}`,
     });
     expect(saved.body).toBe(SAVED);
+    expect(await s.services.certificates.contextFor('leaving.example.com')).not.toBeNull();
     const del = await s.admin('/CMD_API_SELECT_USERS', {
       confirmed: 'Confirm',
       delete: 'yes',
@@ -441,6 +442,8 @@ describe('certificates', () => {
     });
     expect(del.pairs.error, del.body).toBe('0');
     expect((await stored()).some((r) => r.fingerprint === fingerprintOf(c.cert))).toBe(false);
+    // SNI stops serving it at once, not when its cached answer ages out.
+    expect(await s.services.certificates.contextFor('leaving.example.com')).toBeNull();
   });
 
   describe('cPanel', () => {

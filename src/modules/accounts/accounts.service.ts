@@ -21,6 +21,9 @@ import { isUniqueViolation } from '../../db/errors.js';
 import { memoParse } from '../../db/text-memo.js';
 import type { Services } from '../../services.js';
 import { checkDomainOnRemotes, checkUserOnRemotes } from '../cluster/cluster.service.js';
+import { kickApplier } from '../dns/dns.service.js';
+import { countOf } from '../domains/domains.repository.js';
+import { deleteAccountDomains, insertDomain } from '../domains/domains.service.js';
 import {
   allocationProblem,
   limitFieldsFor,
@@ -30,9 +33,6 @@ import {
   type Settings,
   unlimitedSettings,
 } from '../packages/limits.js';
-import { kickApplier } from '../dns/dns.service.js';
-import { countOf } from '../domains/domains.repository.js';
-import { deleteAccountDomains, insertDomain } from '../domains/domains.service.js';
 import { findPackage } from '../packages/packages.service.js';
 import * as repo from './accounts.repository.js';
 
@@ -303,6 +303,8 @@ export async function deleteAccounts(
     }
   });
   kickApplier(services);
+  // The accounts' domains took their certificates with them: SNI must stop serving them now.
+  services.certificates.invalidate();
   return deleted;
 }
 

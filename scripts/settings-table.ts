@@ -13,7 +13,9 @@ export function settingsTable(): string {
           : s.key === 'hostname'
             ? 'the machine name'
             : `\`${JSON.stringify(raw).replace(/^"|"$/g, '')}\``;
-    return `| ${s.flag ? `\`${s.flag}\`` : ''} | \`${s.env}\` | \`${s.key}\` | ${def} | ${s.doc} |`;
+    // A `|` inside a cell, even in code, ends the cell in GitHub's tables unless escaped.
+    const cells = [s.flag ? `\`${s.flag}\`` : '', `\`${s.env}\``, `\`${s.key}\``, def, s.doc];
+    return `| ${cells.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`;
   });
   return [
     '| flag | environment | hostdeck.json | default | meaning |',

@@ -25,6 +25,7 @@ import {
   basic,
   benchConfig,
   benchServices,
+  cpuTime,
   createLoginKey,
   load,
   makeUser,
@@ -176,7 +177,10 @@ try {
   const auths: string[] = [];
   for (let i = 0; i < ACCOUNTS; i++)
     auths.push(
-      basic(`user${i}`, await createLoginKey(server.port, `user${i}`, PASSWORD, 'scale', ['CMD_API_DNS_CONTROL'])),
+      basic(
+        `user${i}`,
+        await createLoginKey(server.port, `user${i}`, PASSWORD, 'scale', ['CMD_API_DNS_CONTROL']),
+      ),
     );
 
   let counter = 0;
@@ -241,8 +245,10 @@ try {
   await Promise.all(Array.from({ length: concurrency }, () => worker(Math.min(300, requests), false)));
   issued = 0;
   const measureStart = performance.now();
+  const cpuStart = cpuTime(server.child.pid);
   await Promise.all(Array.from({ length: concurrency }, () => worker(requests, true)));
   const measureSeconds = (performance.now() - measureStart) / 1000;
+  const cpuPerRequest = (cpuTime(server.child.pid) - cpuStart) / requests;
   const rss = rssOf(server.child.pid);
   await stop(server);
   const dbBytes = statSync(dbPath).size;
@@ -265,7 +271,7 @@ try {
   const okAdd = line('CMD_API_DNS_CONTROL add TXT (login key)', addMs);
   const okList = line('CMD_API_DNS_CONTROL json=yes listing', listMs);
   console.log(
-    `${requests} requests in ${measureSeconds.toFixed(1)} s; server RSS after start ${rssStarted.now.toFixed(0)} MiB, now ${rss.now.toFixed(0)} MiB, peak (VmHWM) ${rss.peak.toFixed(0)} MiB`,
+    `${requests} requests in ${measureSeconds.toFixed(1)} s, server CPU ${cpuPerRequest.toFixed(0)} µs per request (adds and listings together); server RSS after start ${rssStarted.now.toFixed(0)} MiB, now ${rss.now.toFixed(0)} MiB, peak (VmHWM) ${rss.peak.toFixed(0)} MiB`,
   );
   if (!okAdd || !okList) process.exitCode = 1;
 } finally {

@@ -71,4 +71,16 @@ export class Registry {
     await ctx.actor.credential.spend?.();
     return (await def.run(ctx, parsed.data)) as O;
   }
+
+  /**
+   * Runs a read that only prepares the change the same request makes next (does the package exist, which
+   * record is on line 24): it spends no use of a limited credential, so a request whose change is then
+   * refused for its parameters or scope costs nothing. The change itself spends the request's one use.
+   * Only commands that change nothing may run this way.
+   */
+  async peek<O = unknown>(ctx: CommandContext, id: string, input: unknown): Promise<O> {
+    if (this.byId.get(id)?.mutates) throw new Error(`${id} changes data and cannot be peeked`);
+    const { spend: _spend, ...credential } = ctx.actor.credential;
+    return this.execute<O>({ ...ctx, actor: { ...ctx.actor, credential } }, id, input);
+  }
 }

@@ -538,11 +538,9 @@ describe('login keys', () => {
       ]);
     });
 
-    // Known issue (src/protocols/directadmin/commands.ts): CMD_API_MANAGE_USER_PACKAGES runs package.list
-    // (spending the use) before it parses the limits, and CMD_API_MODIFY_USER customize runs
-    // account.config.show before parseSettings, so a request with bad parameters spends a use. Parsing
-    // must come before the first exec (or the list/show reads must not spend).
-    it.fails('bad limits given to package and account commands spend nothing (known issue)', async () => {
+    // CMD_API_MANAGE_USER_PACKAGES reads the package list and CMD_API_MODIFY_USER customize the target's
+    // config before they can parse the limits: those reads are peeks, which spend nothing.
+    it('bad limits given to package and account commands spend nothing; a good request spends one use', async () => {
       s = await start();
       const v = await mint(s, authOf('res1'), 'res1-Pass-123', { keyname: 'pk', max_uses: '5' });
       expectError(
@@ -559,6 +557,10 @@ describe('login keys', () => {
         'INVALID_PARAMETER',
       );
       expect((await listed(s, authOf('res1'), 'pk')).uses_left).toBe('5');
+      expectOk(
+        await use(s, 'res1', v, 'CMD_API_MODIFY_USER', { action: 'customize', user: 'barney', nemails: '7' }),
+      );
+      expect((await listed(s, authOf('res1'), 'pk')).uses_left).toBe('4');
     });
 
     it('clear_key takes a spent or expired key out of use and out of the listing; its history stays', async () => {

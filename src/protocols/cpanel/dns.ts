@@ -39,15 +39,9 @@ function exec<O>(ctx: DnsCallContext, id: string, input: unknown): Promise<O> {
   return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
 }
 
-/**
- * Runs a read whose only purpose is to resolve line numbers before a change: it spends no use of a
- * limited credential, so a change its scope refuses afterwards costs the caller nothing. The change
- * itself spends the request's one use.
- */
+/** A read that resolves line numbers before a change, spending no use (see Registry.peek). */
 function peek<O>(ctx: DnsCallContext, id: string, input: unknown): Promise<O> {
-  const { spend: _spend, ...credential } = ctx.actor.credential;
-  const actor: Actor = { ...ctx.actor, credential };
-  return ctx.services.registry.execute<O>({ services: ctx.services, actor }, id, input);
+  return ctx.services.registry.peek<O>({ services: ctx.services, actor: ctx.actor }, id, input);
 }
 
 function opt(p: Params, key: string): string | undefined {

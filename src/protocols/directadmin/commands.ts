@@ -2,7 +2,7 @@ import { fail } from '../../core/errors.js';
 import type { Account } from '../../db/database.js';
 import type { PasswordInput } from '../../modules/accounts/accounts.service.js';
 import { hasAnySettingField, type PackageKind, parseSettings } from '../../modules/packages/limits.js';
-import { checked, type DaCommand, type DaContext, exec, need, requireLevel } from './context.js';
+import { checked, type DaCommand, type DaContext, exec, need, peek, requireLevel } from './context.js';
 import { dnsAdminCommand, dnsControlCommand } from './dns.js';
 import {
   additionalDomainsCommand,
@@ -119,7 +119,7 @@ function packagesManage(kind: PackageKind): DaCommand {
       }
       if (p.has('add') || action === 'create' || action === 'add' || p.has('packagename')) {
         const name = need(p, 'packagename');
-        const existing = (await exec<string[]>(ctx, 'package.list', { kind })).includes(name);
+        const existing = (await peek<string[]>(ctx, 'package.list', { kind })).includes(name);
         // A new package must describe every limit; saving an existing one changes the fields sent.
         const settings = parseSettings(p.toRecord(), {
           kind,
@@ -152,7 +152,7 @@ async function modifyUser(ctx: DaContext): Promise<DaAnswer> {
     };
   }
   if (action === 'customize') {
-    const target = await exec<Record<string, string>>(ctx, 'account.config.show', { username });
+    const target = await peek<Record<string, string>>(ctx, 'account.config.show', { username });
     const kind: PackageKind = target.usertype === 'reseller' ? 'reseller' : 'user';
     const settings = parseSettings(p.toRecord(), { kind, requireAll: false, absentSwitchesOff: false });
     if (Object.keys(settings).length === 0)

@@ -30,6 +30,11 @@ export function exec<O>(ctx: DaContext, id: string, input: unknown): Promise<O> 
   return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
 }
 
+/** Runs a read that only prepares the request's change, without spending a use (Registry.peek). */
+export function peek<O>(ctx: DaContext, id: string, input: unknown): Promise<O> {
+  return ctx.services.registry.peek<O>({ services: ctx.services, actor: ctx.actor }, id, input);
+}
+
 /** Refuses callers below `level` before anything is read (the registry checks each command it runs too). */
 export function requireLevel(ctx: DaContext, level: Level): void {
   if (!levelAtLeast(ctx.actor.account.level, level))

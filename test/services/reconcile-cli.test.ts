@@ -17,9 +17,9 @@ describe('hostdeck reconcile and the applier in hostdeck serve', () => {
   let cli: CliEnv;
   let bind: Record<string, string>;
 
-  // The CLI runs from dist/, rebuilt when a source is newer: slow on a busy machine.
-  beforeAll(() => ensureBuilt(), 180_000);
+  // The CLI runs from dist/, rebuilt when a source is newer: slow on a busy machine (hence the timeout).
   beforeAll(async () => {
+    await ensureBuilt();
     named = await startNamed();
     cli = await CliEnv.create();
     const rndc = named.rndc.join(' ');
@@ -31,7 +31,7 @@ describe('hostdeck reconcile and the applier in hostdeck serve', () => {
       HOSTDECK_BIND_RECONFIG_COMMAND: `${rndc} reconfig`,
     };
     await cli.ok(['init', '--admin-password', 'Admin-Pass-1234']);
-  }, 60_000);
+  }, 240_000);
   afterAll(async () => {
     await cli?.cleanup();
     await named?.stop();

@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests drive for real (openssl/mkpasswd/htpasswd cross-check imported password hashes;
-# named, named-checkzone, rndc and dig serve and check the zones hostdeck writes).
-PACKAGES=(openssl whois apache2-utils bind9 bind9-utils dnsutils)
+# named, named-checkzone, rndc and dig serve and check the zones hostdeck writes; lexicon is a real DNS client).
+PACKAGES=(openssl whois apache2-utils bind9 bind9-utils dnsutils lexicon)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

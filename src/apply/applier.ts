@@ -55,6 +55,11 @@ export interface ReconcileReport {
 
 export const DNS_TOPIC = 'dns.zone';
 
+/** Done rows are kept this long (to see what was applied when), then deleted. */
+export const DONE_RETENTION_MS = 7 * 86_400_000;
+/** How often a pass also deletes done rows past their retention. */
+const PURGE_EVERY_MS = 3_600_000;
+
 /** Key of the PostgreSQL advisory lock held while one node applies DNS rows. */
 const APPLY_LOCK = 0x68_64_6e_73; // "hdns"
 
@@ -131,6 +136,8 @@ export class Applier {
    */
   private reconfigOwed = true;
   private passFailures = 0;
+  /** When this process last deleted done rows (0: not yet, so the first pass does). */
+  private lastPurge = 0;
   /** The tail of the passes of this process, which run one after another. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -278,7 +285,21 @@ export class Applier {
       for (const [o, e] of r.errors) report.errors.set(o, e);
       if (rows.length < this.batchSize) break;
     }
+    await this.purgeDone(ex);
     return report;
+  }
+
+  /** Deletes done rows older than DONE_RETENTION_MS, at most once per PURGE_EVERY_MS. */
+  private async purgeDone(ex: Executor): Promise<void> {
+    const now = this.opts.clock.now();
+    if (this.lastPurge !== 0 && now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    await ex
+      .deleteFrom('outbox')
+      .where('topic', '=', DNS_TOPIC)
+      .where('done_at', 'is not', null)
+      .where('done_at', '<', now - DONE_RETENTION_MS)
+      .execute();
   }
 
   private async page(ex: Executor, rows: { id: number; payload: string }[]): Promise<ApplyReport> {

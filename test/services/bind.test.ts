@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Applier, DNS_TOPIC, type ZoneSource } from '../../src/apply/applier.js';
+import { Applier, DNS_TOPIC, DONE_RETENTION_MS, type ZoneSource } from '../../src/apply/applier.js';
 import { BindDriver } from '../../src/apply/bind.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { DnsRecord, Zone } from '../../src/modules/dns/zone.types.js';
@@ -127,6 +127,44 @@ describe('DNS applier against a real named', () => {
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
   }
+
+  it('deletes done rows once they are a week old; pending and newer rows stay', async () => {
+    const now = Date.now();
+    const row = (done_at: number | null, created_at = now) =>
+      env.services.db
+        .insertInto('outbox')
+        .values({
+          topic: DNS_TOPIC,
+          payload: JSON.stringify({ origin: 'purge.test', action: 'delete' }),
+          created_at,
+          done_at,
+          attempts: 0,
+          last_error: '',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    const old = await row(now - DONE_RETENTION_MS - 60_000, now - DONE_RETENTION_MS - 120_000);
+    const recent = await row(now - DONE_RETENTION_MS + 60_000);
+    // A fresh applier purges on its first pass (this one applies the pending row, a delete of a zone
+    // BIND never had, and marks it done).
+    const purger = new Applier({
+      db: env.services.db,
+      dialect: env.services.dialect,
+      driver,
+      source,
+      logger: log,
+      clock: systemClock,
+    });
+    const pending = await row(null);
+    await purger.applyPending();
+    const left = await env.services.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('id', 'in', [old.id, recent.id, pending.id])
+      .orderBy('id')
+      .execute();
+    expect(left.map((r) => r.id)).toEqual([recent.id, pending.id]);
+  });
 
   /** The answer once named serves `want`, which must happen within 1 s of the applier's done. */
   async function served(name: string, type: string, want: string[], doneAt: number) {

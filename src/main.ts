@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApps, type ListenerName } from './app.js';
 import { startDnsApplier } from './apply/dns-applier.js';
+import { purgeStale } from './auth/bfm.js';
 import { type Config, formatListen, type Listen } from './config/config.js';
 import type { Services } from './services.js';
 import {
@@ -93,12 +94,21 @@ export async function startServer(
     // After listening, so a start that fails to bind has touched no BIND file.
     await startDnsApplier(config, svc.applier, svc.logger);
     svc.cluster.pusher.start();
+    // Brute-force counters that hold nothing any more go once an hour (and once now).
+    const purgeBfm = () =>
+      purgeStale(svc.db, svc.bfm, svc.clock.now()).catch((err) =>
+        svc.logger.error({ err }, 'brute-force monitor: purging old counters failed'),
+      );
+    await purgeBfm();
+    const bfmPurger = setInterval(purgeBfm, 3_600_000);
+    bfmPurger.unref();
     let closing: Promise<void> | undefined;
     const close = () => {
       // Fastify's close stops accepting at once, answers requests that arrive on open keep-alive
       // connections with 503, and resolves when the requests in flight have been answered; only then may
       // the database go.
       closing ??= (async () => {
+        clearInterval(bfmPurger);
         await Promise.allSettled(started.map((a) => a.close()));
         // Requests are answered, so no more kicks come; a pass in flight finishes, pending rows wait.
         await svc.applier?.stop();

@@ -327,6 +327,20 @@ export async function recordFailure(
   if (c.kind === 'granted') await confirmFailure(db, policy, c.ticket, now);
 }
 
+/**
+ * Deletes counters that no longer hold anything: no block running and their window over (the next
+ * failure would restart them at 1 anyway). Without this every address that ever failed once stays a
+ * row for good. Returns how many went.
+ */
+export async function purgeStale(db: Executor, policy: BfmPolicy, now: number): Promise<number> {
+  const r = await db
+    .deleteFrom('bfm_entries')
+    .where('blocked_until', '<=', now)
+    .where('window_start', '<=', now - policy.windowMs)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 export interface BfmEntry {
   kind: string;
   key: string;

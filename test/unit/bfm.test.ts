@@ -13,6 +13,7 @@ import {
   isBlocked,
   isWhitelisted,
   listEntries,
+  purgeStale,
   recordFailure,
   release,
   unblock,
@@ -329,5 +330,25 @@ describe('BFM settings at config load', () => {
     });
     expect(c.bfmBlockSeconds * 1000).toBe(31_536_000_000);
     expect(Number.isSafeInteger(Date.now() + c.bfmBlockSeconds * 1000)).toBe(true);
+  });
+});
+
+describe('purgeStale', () => {
+  it('deletes counters whose window is over and that hold no running block; keeps the rest', async () => {
+    const { e, clock } = await env();
+    const p = policy({ ipThreshold: 2, windowMs: 1000, blockMs: 5000 });
+    await recordFailure(e.services.db, p, '192.0.2.1', null, clock.now()); // one failure: goes stale
+    await recordFailure(e.services.db, p, '192.0.2.2', null, clock.now());
+    await recordFailure(e.services.db, p, '192.0.2.2', null, clock.now()); // blocked for 5 s
+    clock.advance(500);
+    await recordFailure(e.services.db, p, '192.0.2.3', null, clock.now()); // window still open
+    clock.advance(600);
+    expect(await purgeStale(e.services.db, p, clock.now())).toBe(1);
+    expect(await counter(e, 'ip', ipKey('192.0.2.1'))).toBeUndefined();
+    expect(await isBlocked(e.services.db, p, '192.0.2.2', null, clock.now())).toBe(true);
+    expect(await counter(e, 'ip', ipKey('192.0.2.3'))).toBeDefined();
+    clock.advance(5000);
+    expect(await purgeStale(e.services.db, p, clock.now())).toBe(2);
+    expect(await listEntries(e.services.db)).toEqual([]);
   });
 });

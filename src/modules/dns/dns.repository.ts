@@ -128,11 +128,8 @@ export async function queueZone(
     .execute();
 }
 
-/** A zone as the renderer takes it, or null when there is none for `origin`. */
-export async function loadZone(db: Executor, origin: string): Promise<Zone | null> {
-  const z = await findZone(db, origin);
-  if (!z) return null;
-  const records = (await zoneRecords(db, z.id)).map(({ id: _id, ...r }) => r);
+/** A zone row and its stored records in the shape the renderer takes (record ids dropped). */
+export function zoneOf(z: DnsZoneRow, records: StoredRecord[]): Zone {
   return {
     origin: z.origin,
     ttl: z.ttl,
@@ -145,8 +142,14 @@ export async function loadZone(db: Executor, origin: string): Promise<Zone | nul
       expire: z.expire,
       minimum: z.minimum,
     },
-    records,
+    records: records.map(({ id: _id, ...r }) => r),
   };
+}
+
+/** A zone as the renderer takes it, or null when there is none for `origin`. */
+export async function loadZone(db: Executor, origin: string): Promise<Zone | null> {
+  const z = await findZone(db, origin);
+  return z ? zoneOf(z, await zoneRecords(db, z.id)) : null;
 }
 
 /** Every zone origin, sorted. */

@@ -1,8 +1,8 @@
+import { exec } from './call.js';
 import { DNS_API2_FUNCTIONS } from './dns.js';
 import { DOMAIN_API2_FUNCTIONS } from './domains.js';
 import { SSL_API2_FUNCTIONS } from './ssl.js';
 import type { UapiContext } from './uapi.js';
-import { exec } from './uapi.js';
 
 /** One API 2 function: the registry commands it runs and its handler (API 2 data is always a list). */
 export interface Api2Function {

@@ -10,6 +10,7 @@ import {
 import type { Services } from '../../services.js';
 import type { Params } from '../params.js';
 import type { Api2Function } from './api2.js';
+import { exec, required as need, opt, peek } from './call.js';
 import type { UapiContext, UapiFunction } from './uapi.js';
 
 /*
@@ -33,26 +34,6 @@ export interface DnsCallContext {
   services: Services;
   actor: Actor;
   params: Params;
-}
-
-function exec<O>(ctx: DnsCallContext, id: string, input: unknown): Promise<O> {
-  return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
-}
-
-/** A read that resolves line numbers before a change, spending no use (see Registry.peek). */
-function peek<O>(ctx: DnsCallContext, id: string, input: unknown): Promise<O> {
-  return ctx.services.registry.peek<O>({ services: ctx.services, actor: ctx.actor }, id, input);
-}
-
-function opt(p: Params, key: string): string | undefined {
-  const v = p.get(key);
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function need(p: Params, key: string): string {
-  const v = opt(p, key);
-  if (v === undefined) fail('MISSING_PARAMETER', `You must specify the “${key}” parameter.`);
-  return v;
 }
 
 const secs = (ms: number) => Math.floor(ms / 1000);

@@ -1,8 +1,8 @@
 import { fail } from '../../core/errors.js';
 import { printable } from '../../core/validation.js';
 import { featureOn, readSettings } from '../../modules/packages/limits.js';
-import type { Params } from '../params.js';
 import type { Api2Function } from './api2.js';
+import { exec, required as need, opt } from './call.js';
 import type { UapiContext, UapiFunction } from './uapi.js';
 
 /*
@@ -12,21 +12,6 @@ import type { UapiContext, UapiFunction } from './uapi.js';
  * AddonDomain (addon domains are the account's domains beside the main one). Only types come from
  * uapi.ts and api2.ts, so their function tables can include these without a cycle at load time.
  */
-
-function exec<O>(ctx: UapiContext, id: string, input: unknown): Promise<O> {
-  return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
-}
-
-function opt(p: Params, key: string): string | undefined {
-  const v = p.get(key);
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function need(p: Params, key: string): string {
-  const v = opt(p, key);
-  if (v === undefined) fail('MISSING_PARAMETER', `You must specify the “${key}” parameter.`);
-  return v;
-}
 
 const lower = (s: string) => s.trim().toLowerCase().replace(/\.$/, '');
 

@@ -1,7 +1,7 @@
-import { fail, isAppError } from '../../core/errors.js';
+import { isAppError } from '../../core/errors.js';
 import type { CertificateInfo } from '../../modules/ssl/ssl.service.js';
-import type { Params } from '../params.js';
 import type { Api2Function } from './api2.js';
+import { exec, opt, required } from './call.js';
 import type { UapiContext, UapiFunction } from './uapi.js';
 
 /*
@@ -9,23 +9,6 @@ import type { UapiContext, UapiFunction } from './uapi.js';
  * SSL::installssl. Only types come from uapi.ts and api2.ts, so their function tables can include these
  * without a cycle at load time.
  */
-
-function exec<O>(ctx: UapiContext, id: string, input: unknown): Promise<O> {
-  return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
-}
-
-/** A parameter, empty counting as absent. */
-function opt(p: Params, key: string): string | undefined {
-  const v = p.get(key);
-  return v === undefined || v === '' ? undefined : v;
-}
-
-/** A required parameter, with cPanel's wording when it is missing. */
-function required(p: Params, key: string): string {
-  const v = opt(p, key);
-  if (v === undefined) fail('MISSING_PARAMETER', `You must specify the “${key}” parameter.`);
-  return v;
-}
 
 const secs = (ms: number) => Math.floor(ms / 1000);
 

@@ -6,6 +6,7 @@ import { featureOn, limitValue, readSettings, SWITCH_FIELDS } from '../../module
 import { isLimited, type TokenCreated, tokenLists } from '../../modules/tokens/tokens.service.js';
 import type { Services } from '../../services.js';
 import type { Params } from '../params.js';
+import { exec, required } from './call.js';
 import { DNS_API2_FUNCTIONS, DNS_UAPI_FUNCTIONS } from './dns.js';
 import { DOMAIN_API2_FUNCTIONS, DOMAIN_UAPI_FUNCTIONS } from './domains.js';
 import type { UapiExtras } from './envelope.js';
@@ -29,18 +30,6 @@ export interface UapiFunction {
   uses: string[];
   mutates: boolean;
   run(ctx: UapiContext): Promise<UapiResult>;
-}
-
-/** Runs a registry command as the request's actor. */
-export function exec<O>(ctx: UapiContext, id: string, input: unknown): Promise<O> {
-  return ctx.services.registry.execute<O>({ services: ctx.services, actor: ctx.actor }, id, input);
-}
-
-/** A required parameter, with cPanel's wording when it is missing. */
-export function required(p: Params, key: string): string {
-  const v = p.get(key);
-  if (v === undefined || v === '') fail('MISSING_PARAMETER', `You must specify the “${key}” parameter.`);
-  return v;
 }
 
 /** Values of a list parameter: repeated keys (`k=a&k=b`), indexed keys (`k-0`, `k-1`) or both. */

@@ -1,4 +1,5 @@
 import { fail } from '../../core/errors.js';
+import { zoneOf } from '../../modules/dns/dns.repository.js';
 import type { ChangeResult, RecordOp, ZoneListing } from '../../modules/dns/dns.service.js';
 import { displayName, displayValue, parseTtl } from '../../modules/dns/records.js';
 import { renderZone } from '../../modules/dns/render/bind-zone.js';
@@ -127,21 +128,7 @@ function jsonListing(l: ZoneListing, defaultTtl: number): unknown {
 }
 
 function rawListing(l: ZoneListing): string {
-  const z = l.zone;
-  return renderZone({
-    origin: z.origin,
-    ttl: z.ttl,
-    soa: {
-      mname: z.mname,
-      rname: z.rname,
-      serial: Number(z.serial),
-      refresh: z.refresh,
-      retry: z.retry,
-      expire: z.expire,
-      minimum: z.minimum,
-    },
-    records: l.records.map(({ id: _id, ...r }) => r),
-  });
+  return renderZone(zoneOf(l.zone, l.records));
 }
 
 /** The listing or change a DNS_CONTROL-style request asks for, run as `prefix` commands. */

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.js';
+import type { Db, Executor } from '../db/database.js';
 
 interface HistoryRow {
   key_id: string;
@@ -90,4 +90,22 @@ export class KeyUsageRecorder {
     });
     return this.flushing;
   }
+}
+
+/** Uses and refusals of one credential (login key or API token), newest first, after pending ones are written. */
+export async function credentialHistory(
+  db: Executor,
+  recorder: KeyUsageRecorder,
+  credentialId: string,
+  limit = 500,
+) {
+  await recorder.flush();
+  return db
+    .selectFrom('login_key_history')
+    .select(['at', 'ip', 'command', 'outcome'])
+    .where('key_id', '=', credentialId)
+    .orderBy('at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }

@@ -10,6 +10,7 @@ import {
 import { parseIpRules } from '../../auth/ip-rules.js';
 import { jsonList } from '../../auth/key-auth.js';
 import { generateKey } from '../../auth/key-format.js';
+import { credentialHistory } from '../../auth/key-usage.js';
 import { checkCurrentPassword } from '../../auth/verify.js';
 import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
@@ -460,7 +461,6 @@ export async function listKeys(services: Services, actor: Actor): Promise<LoginK
 
 /** Uses and refusals of a key, newest first (also of a cleared key: the history outlives it). */
 export async function keyHistory(services: Services, actor: Actor, name: string, limit = 500) {
-  await services.keyUsage.flush();
   const key = await services.db
     .selectFrom('login_keys')
     .select('id')
@@ -469,14 +469,7 @@ export async function keyHistory(services: Services, actor: Actor, name: string,
     .orderBy('created_at', 'desc')
     .executeTakeFirst();
   if (!key) fail('INVALID_PARAMETER', `There is no key named ${printable(name)}`);
-  return services.db
-    .selectFrom('login_key_history')
-    .select(['at', 'ip', 'command', 'outcome'])
-    .where('key_id', '=', key.id)
-    .orderBy('at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+  return credentialHistory(services.db, services.keyUsage, key.id, limit);
 }
 
 /** Messages of the actor's account, newest first. */

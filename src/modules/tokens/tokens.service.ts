@@ -9,6 +9,7 @@ import {
 } from '../../auth/command-policy.js';
 import { parseIpRules } from '../../auth/ip-rules.js';
 import { jsonList, readScope } from '../../auth/key-auth.js';
+import { credentialHistory } from '../../auth/key-usage.js';
 import { fail } from '../../core/errors.js';
 import { newId, randomString } from '../../core/random.js';
 import { printable, validateDomain } from '../../core/validation.js';
@@ -650,7 +651,6 @@ export async function tokenHistory(
   name: string,
   limit = 500,
 ) {
-  await services.keyUsage.flush();
   const t =
     (await services.db
       .selectFrom('api_tokens')
@@ -660,12 +660,5 @@ export async function tokenHistory(
       .where('name', '=', name)
       .orderBy('created_at', 'desc')
       .executeTakeFirst()) ?? notFound(name);
-  return services.db
-    .selectFrom('login_key_history')
-    .select(['at', 'ip', 'command', 'outcome'])
-    .where('key_id', '=', t.id)
-    .orderBy('at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit)
-    .execute();
+  return credentialHistory(services.db, services.keyUsage, t.id, limit);
 }

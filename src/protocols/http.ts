@@ -84,3 +84,21 @@ export class Redactor {
 export function redactParams(params: Record<string, string>): Record<string, string> {
   return new Redactor().record(params);
 }
+
+/**
+ * The part of the CSRF check that applies to Basic authentication: a browser that once got a Basic
+ * prompt resends those credentials on its own, also on a form another site posts. Browsers mark such a
+ * request (Origin of the other site, Sec-Fetch-Site other than same-origin/none); API clients send
+ * neither header, so they are never refused by this.
+ */
+export function crossSiteProblem(req: FastifyRequest): 'cross_origin' | 'cross_site_fetch' | null {
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    // `null` (a sandboxed frame, a file) is another site too.
+    const own = `${req.protocol}://${req.host}`.toLowerCase();
+    if (origin.toLowerCase() !== own) return 'cross_origin';
+  }
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return 'cross_site_fetch';
+  return null;
+}

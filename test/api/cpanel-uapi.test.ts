@@ -134,6 +134,30 @@ describe('cPanel UAPI and API 2 on 2083 (password)', () => {
     expect(ill.errors).toEqual(['Illegal function name: bad-name']);
   });
 
+  it('Basic auth from another site (a browser resending remembered credentials) is refused; tokens and scripts pass', async () => {
+    const cross = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' };
+    const refused = await s.cp('/execute/Tokens/create_full_access?name=csrf', {
+      auth: FRED,
+      headers: cross,
+    });
+    expect(refused.status).toBe(403);
+    expect(uapi(refused).errors).toEqual(['The request comes from another site.']);
+    const listed = uapi(await s.cp('/execute/Tokens/list', { auth: FRED }));
+    expect((listed.data as { name: string }[]).map((t) => t.name)).not.toContain('csrf');
+    const same = await s.cp('/execute/DomainInfo/list_domains', {
+      auth: FRED,
+      headers: { 'sec-fetch-site': 'same-origin' },
+    });
+    expect(uapi(same).status).toBe(1);
+    const made = uapi(await s.cp('/execute/Tokens/create_full_access?name=crossok', { auth: FRED }));
+    const token = (made.data as { token: string }).token;
+    const viaToken = await s.cp('/execute/DomainInfo/list_domains', {
+      headers: { ...cross, authorization: `cpanel fred:${token}` },
+    });
+    expect(uapi(viaToken).status).toBe(1);
+    expect(uapi(await s.cp('/execute/Tokens/revoke?name=crossok', { auth: FRED })).status).toBe(1);
+  });
+
   it('a /cpsessNNNNNNNNNN/ prefix is ignored', async () => {
     const r = uapi(await s.cp('/cpsess0123456789/execute/DomainInfo/list_domains', { auth: FRED }));
     expect(r.data.main_domain).toBe('fred.example.com');

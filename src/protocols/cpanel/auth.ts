@@ -23,7 +23,7 @@ import {
   tokensFeatureOn,
 } from '../../modules/tokens/tokens.service.js';
 import type { Services } from '../../services.js';
-import { clientIp, parseBasicAuth } from '../http.js';
+import { clientIp, crossSiteProblem, parseBasicAuth } from '../http.js';
 import { policyName } from './uapi.js';
 
 export type CpanelListener = 'cpanel' | 'whm' | 'webmail';
@@ -335,6 +335,12 @@ async function basicLogin(
     ip,
   });
   if (!outcome.ok) return badCredentials(listener, path, outcome.reason);
+  // A browser resends Basic credentials it remembers from a prompt, also on another site's form or
+  // link, and cPanel functions change things by GET: a request a browser marks as cross-site is refused.
+  // Scripts send no such headers; a token header is never added by a browser on its own.
+  const crossSite = crossSiteProblem(req);
+  if (crossSite)
+    return forbidden(listener, path, 'The request comes from another site.', `csrf_${crossSite}`);
   return { ok: true, via: 'password', actor: outcome.actor };
 }
 

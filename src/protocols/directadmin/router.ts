@@ -4,7 +4,7 @@ import { withLoginCommand } from '../../auth/sessions.js';
 import { type AuthOutcome, verifyPasswordLogin } from '../../auth/verify.js';
 import { AppError, type ErrorCode, isAppError } from '../../core/errors.js';
 import type { Services } from '../../services.js';
-import { clientIp, parseBasicAuth, Redactor } from '../http.js';
+import { clientIp, crossSiteProblem, parseBasicAuth, Redactor } from '../http.js';
 import { type Params, readParams } from '../params.js';
 import { daCatalog } from './catalog.js';
 import { findDaCommand } from './commands.js';
@@ -178,15 +178,16 @@ export function registerDirectAdmin(app: FastifyInstance, services: Services): v
       if (debugOn(services, cmd, 189))
         log.info({ debug: 'params', cmd: logCmd, params: redactor.params(p) }, 'parameters');
       const found = COMMAND_RE.test(cmd) ? findDaCommand(cmd) : undefined;
-      // A browser session is what a cross-site page can ride on: every POST, and every command that may
-      // change something whatever the method, must prove it comes from our own page. Basic and key
-      // requests carry their credential themselves and are not checked.
-      if (
-        auth.session &&
-        auth.cookies &&
-        (req.method === 'POST' || (found && commandMutates(found.command, services.registry)))
-      ) {
-        const problem = csrfProblem(req, auth.session, p, auth.cookies);
+      // A cross-site page can ride on a browser's session cookies, and on Basic credentials a browser
+      // remembers from a prompt: every POST, and every command that may change something whatever the
+      // method, must not come from another site; a session must also prove it comes from our own page
+      // (its CSRF token). API clients send no Origin or Sec-Fetch-Site, so Basic requests from scripts pass.
+      const changes = req.method === 'POST' || (found && commandMutates(found.command, services.registry));
+      if (changes) {
+        const problem =
+          auth.session && auth.cookies
+            ? csrfProblem(req, auth.session, p, auth.cookies)
+            : crossSiteProblem(req);
         if (problem) {
           refused(cmd, ip, `csrf_${problem}`);
           return sendCsrfRefusal(reply, wantsJson(p));

@@ -21,7 +21,7 @@ import {
 import { redirectTarget, sameSitePath } from '../../modules/sessions/redirects.js';
 import type { Registry } from '../../registry/registry.js';
 import type { Services } from '../../services.js';
-import type { Redactor } from '../http.js';
+import { crossSiteProblem, type Redactor } from '../http.js';
 import { type Params, readParams } from '../params.js';
 import type { DaCommand } from './context.js';
 import { type DaAnswer, encodeError } from './encode.js';
@@ -195,13 +195,8 @@ export function csrfProblem(
   params: Params,
   cookies: SessionCookies,
 ): CsrfProblem | null {
-  const origin = req.headers.origin;
-  if (origin !== undefined) {
-    const own = `${req.protocol}://${req.host}`.toLowerCase();
-    if (origin.toLowerCase() !== own) return 'cross_origin';
-  }
-  const site = req.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return 'cross_site_fetch';
+  const crossSite = crossSiteProblem(req);
+  if (crossSite) return crossSite;
   const header = req.headers[CSRF_HEADER];
   const given = typeof header === 'string' ? header : params.get(CSRF_PARAM);
   if (!given) return 'no_token';

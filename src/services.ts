@@ -49,6 +49,11 @@ export interface Services {
   /** Group commit for small guarded writes (SQLite only; null on PostgreSQL). */
   writeBatch: WriteBatcher | null;
   /**
+   * Group commit for DNS record changes, each in its own savepoint (SQLite only; null on PostgreSQL,
+   * where each change has its own transaction).
+   */
+  dnsBatch: WriteBatcher | null;
+  /**
    * Writes zone files and reloads BIND from the outbox (absent when `dnsApply` is OFF). Call `kick()`
    * after committing a zone change; the server starts it (see apply/dns-applier.ts), elsewhere kicks are ignored.
    */
@@ -140,6 +145,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     keyDigest: keyDigester(secret),
     keyUsage,
     writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db) : null,
+    dnsBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db, { savepoints: true }) : null,
     ...(applier ? { applier } : {}),
     certificates: new CertificateCache(conn.db, clock, logger),
     cluster: { box, pusher },

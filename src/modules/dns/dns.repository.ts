@@ -83,6 +83,19 @@ export async function lockZone(db: Executor, zoneId: string): Promise<void> {
     .execute();
 }
 
+/**
+ * Locks the zone's row until commit and reads it in the same statement (PostgreSQL): changes to one
+ * zone queue up and each sees the serial and records the previous one committed.
+ */
+export function lockZoneByOrigin(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
+  return db
+    .updateTable('dns_zones')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('origin', '=', origin)
+    .returningAll()
+    .executeTakeFirst();
+}
+
 /** Moves the serial to the next `YYYYMMDDnn` (see records.nextSerial), in one statement on the row. */
 export async function bumpSerial(db: Executor, zoneId: string, dayBase: number, now: number): Promise<void> {
   await db

@@ -214,7 +214,17 @@ async function accessibleZone(
   origin: string,
   access: ZoneAccess,
 ): Promise<DnsZoneRow> {
-  const z = await repo.findZone(db, origin);
+  return checkZoneAccess(db, actor, origin, await repo.findZone(db, origin), access);
+}
+
+/** `z` when the actor may use it; a missing zone and another account's answer alike. */
+async function checkZoneAccess(
+  db: Executor,
+  actor: Actor,
+  origin: string,
+  z: DnsZoneRow | undefined,
+  access: ZoneAccess,
+): Promise<DnsZoneRow> {
   if (!z || (access !== 'admin' && !(await mayManageZone(db, actor, z, access))))
     fail('ZONE_NOT_FOUND', `There is no zone ${printable(origin)} on this account`);
   return z;
@@ -323,11 +333,16 @@ export async function changeRecords(
     return { ...n, data };
   });
   const now = services.clock.now();
-  const result = await services.db.transaction().execute(async (trx) => {
-    const zone = await accessibleZone(trx, actor, origin, access);
-    await repo.lockZone(trx, zone.id);
-    // Read after the lock: the serial another writer committed meanwhile is the one to compare with.
-    const current = Number((await repo.findZone(trx, origin))?.serial ?? zone.serial);
+  const change = async (trx: Executor): Promise<ChangeResult> => {
+    // On PostgreSQL the row is locked and read in one statement, so the serial compared with is the one
+    // the previous writer committed. On SQLite every change runs alone on the single connection, so
+    // a plain read is already current.
+    const row =
+      services.dialect === 'postgres'
+        ? await repo.lockZoneByOrigin(trx, origin)
+        : await repo.findZone(trx, origin);
+    const zone = await checkZoneAccess(trx, actor, origin, row, access);
+    const current = Number(zone.serial);
     if (expectSerial !== undefined && expectSerial !== current) serialMismatch(expectSerial, current);
     const removedIds = new Set<number>();
     const pending: DnsRecord[] = [];
@@ -369,7 +384,8 @@ export async function changeRecords(
     }
     await repo.deleteRecords(trx, zone.id, [...removedIds]);
     await repo.insertRecords(trx, zone.id, pending);
-    await repo.bumpSerial(trx, zone.id, dayBase(now), now);
+    const base = dayBase(now);
+    await repo.bumpSerial(trx, zone.id, base, now);
     await repo.queueZone(trx, origin, 'upsert', now);
     await record(
       trx,
@@ -384,9 +400,14 @@ export async function changeRecords(
       },
       now,
     );
-    const serial = Number((await repo.findZone(trx, origin))?.serial ?? current);
+    // What bumpSerial wrote: the row is this change's alone until it commits.
+    const serial = current >= base ? current + 1 : base + 1;
     return { added, deleted: removedIds.size, serial };
-  });
+  };
+  // On SQLite concurrent changes share one transaction and one fsync (see WriteBatcher).
+  const result = services.dnsBatch
+    ? await services.dnsBatch.submit(change)
+    : await services.db.transaction().execute(change);
   if (result.added + result.deleted > 0) kickApplier(services);
   return result;
 }

@@ -5,75 +5,13 @@
 // req/s of both sides and the median of the rounds' ratios, so background load moves both sides together.
 // Every answer must be HTTP 200 with `"status":1`.
 // Usage: npx tsx bench/cpanel.ts [--rounds 5 --seconds 3 --connections 50 --sync FULL|NORMAL]
-// (`bench/cpanel.ts bare` and `bench/cpanel.ts target FULL|NORMAL` are the child processes it starts.)
+// (`bench/target.ts bare` and `bench/target.ts cpanel FULL|NORMAL` are the child processes it starts.)
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import Fastify from 'fastify';
-import { pino } from 'pino';
-import { buildApps } from '../src/app.js';
-import { loadConfig } from '../src/config/config.js';
-import { findByUsername } from '../src/modules/accounts/accounts.repository.js';
-import { createAccount } from '../src/modules/accounts/accounts.service.js';
-import { createCpanelToken } from '../src/modules/tokens/tokens.service.js';
-import { uapiCatalog } from '../src/protocols/cpanel/uapi.js';
-import { createServices } from '../src/services.js';
-import { initialize } from '../src/setup.js';
 
-const role = process.argv[2];
-process.on('SIGINT', () => process.exit(0));
-process.on('SIGTERM', () => process.exit(0));
-
-function printPort(server: { address(): unknown }, extra: Record<string, unknown> = {}): void {
-  const a = server.address() as { port?: number } | null;
-  process.stdout.write(`${JSON.stringify({ port: a?.port ?? 0, ...extra })}\n`);
-}
-
-if (role === 'bare') {
-  const app = Fastify();
-  app.get('/hello', async () => 'hello');
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  printPort(app.server);
-} else if (role === 'target') {
-  const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-bench-cpanel-'));
-  const config = loadConfig({
-    env: {
-      HOSTDECK_DATA_DIR: dataDir,
-      HOSTDECK_HOSTNAME: 'bench.example.net',
-      HOSTDECK_SQLITE_SYNCHRONOUS: process.argv[3] === 'NORMAL' ? 'NORMAL' : 'FULL',
-    },
-  });
-  const services = await createServices(config, { logger: pino({ level: 'warn' }) });
-  await initialize(services, 'Bench-Admin-Pass-1');
-  const admin = await findByUsername(services.db, 'admin');
-  if (!admin) throw new Error('no admin');
-  const fred = await createAccount(
-    services,
-    { account: admin, authenticated: admin, credential: { kind: 'cli', id: '' }, ip: 'cli' },
-    {
-      level: 'user',
-      username: 'fred',
-      email: 'fred@example.com',
-      domain: 'fred.example.com',
-      package: 'default',
-      password: { plain: 'Fred-Bench-Pass-1' },
-    },
-  );
-  const made = await createCpanelToken(
-    services,
-    { account: fred, authenticated: fred, credential: { kind: 'cli', id: '' }, ip: 'cli' },
-    uapiCatalog(),
-    { name: 'bench' },
-  );
-  const app = buildApps(services, null).cpanel;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  printPort(app.server, { token: made.token });
-} else {
-  await drive();
-}
+await drive();
 
 async function drive(): Promise<void> {
   const args = process.argv.slice(2);
@@ -88,9 +26,13 @@ async function drive(): Promise<void> {
   const TARGET = 0.5;
 
   const start = async (...a: string[]): Promise<{ port: number; token?: string; child: ChildProcess }> => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, ...a], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('./target.ts', import.meta.url).pathname, ...a],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     const ready = await new Promise<{ port: number; token?: string }>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${a[0]} did not start`)), 60_000);
@@ -130,7 +72,7 @@ async function drive(): Promise<void> {
   const loadBefore = load();
 
   const bare = await start('bare');
-  const hd = await start('target', sync);
+  const hd = await start('cpanel', sync);
   if (!hd.token) throw new Error('the target made no token');
   const bareUrl = `http://127.0.0.1:${bare.port}/hello`;
   const url = `http://127.0.0.1:${hd.port}/execute/DomainInfo/list_domains`;

@@ -2,18 +2,23 @@
 // `bare` is a Fastify hello route (the baseline); `hostdeck` is the DA API on a fresh SQLite database
 // with production password hashing, a user `fred`, and two login keys of fred's made through
 // CMD_API_LOGIN_KEYS as a client would: one with unlimited uses and one with max_uses=10,000,000 (so
-// every request pays for the guarded UPDATE), both allowed only CMD_API_SHOW_USER_CONFIG. Prints one
-// JSON line when ready: { port } or { port, keys: { unlimited, limited } }.
+// every request pays for the guarded UPDATE), both allowed only CMD_API_SHOW_USER_CONFIG; `cpanel` is
+// the cPanel listener on the same set-up with an unlimited cPanel token of fred's. Prints one JSON line
+// when ready: { port }, { port, keys: { unlimited, limited } } or { port, token }.
+// Usage: target.ts bare | hostdeck [FULL|NORMAL] | cpanel [FULL|NORMAL]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApps } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
+import type { Account } from '../src/db/database.js';
 import { findByUsername } from '../src/modules/accounts/accounts.repository.js';
 import { createAccount } from '../src/modules/accounts/accounts.service.js';
-import { createServices } from '../src/services.js';
+import { createCpanelToken } from '../src/modules/tokens/tokens.service.js';
+import { uapiCatalog } from '../src/protocols/cpanel/uapi.js';
+import { createServices, type Services } from '../src/services.js';
 import { initialize } from '../src/setup.js';
 
 const kind = process.argv[2];
@@ -22,13 +27,15 @@ const FRED_PASSWORD = 'Fred-Bench-Pass-1';
 process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
 
-if (kind === 'bare') {
-  const app = Fastify();
-  app.get('/hello', async () => 'hello');
+/** Listens on a free loopback port; returns the port. */
+async function listenLocal(app: FastifyInstance): Promise<number> {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const a = app.server.address();
-  process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a ? a.port : 0 })}\n`);
-} else if (kind === 'hostdeck') {
+  return typeof a === 'object' && a ? a.port : 0;
+}
+
+/** A fresh data directory with the admin and the user fred (default package), as every target needs. */
+async function setUp(): Promise<{ services: Services; fred: Account }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-bench-'));
   const config = loadConfig({
     env: {
@@ -42,7 +49,7 @@ if (kind === 'bare') {
   await initialize(services, 'Bench-Admin-Pass-1');
   const admin = await findByUsername(services.db, 'admin');
   if (!admin) throw new Error('no admin');
-  await createAccount(
+  const fred = await createAccount(
     services,
     { account: admin, authenticated: admin, credential: { kind: 'cli', id: '' }, ip: 'cli' },
     {
@@ -54,10 +61,26 @@ if (kind === 'bare') {
       password: { plain: FRED_PASSWORD },
     },
   );
-  const app = buildApps(services, null).da;
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const a = app.server.address();
-  const port = typeof a === 'object' && a ? a.port : 0;
+  return { services, fred };
+}
+
+if (kind === 'bare') {
+  const app = Fastify();
+  app.get('/hello', async () => 'hello');
+  process.stdout.write(`${JSON.stringify({ port: await listenLocal(app) })}\n`);
+} else if (kind === 'cpanel') {
+  const { services, fred } = await setUp();
+  const made = await createCpanelToken(
+    services,
+    { account: fred, authenticated: fred, credential: { kind: 'cli', id: '' }, ip: 'cli' },
+    uapiCatalog(),
+    { name: 'bench' },
+  );
+  const port = await listenLocal(buildApps(services, null).cpanel);
+  process.stdout.write(`${JSON.stringify({ port, token: made.token })}\n`);
+} else if (kind === 'hostdeck') {
+  const { services } = await setUp();
+  const port = await listenLocal(buildApps(services, null).da);
   const createKey = async (keyname: string, maxUses: number): Promise<string> => {
     const r = await fetch(`http://127.0.0.1:${port}/CMD_API_LOGIN_KEYS`, {
       method: 'POST',
@@ -86,6 +109,6 @@ if (kind === 'bare') {
   };
   process.stdout.write(`${JSON.stringify({ port, keys })}\n`);
 } else {
-  process.stderr.write('usage: target.ts bare|hostdeck\n');
+  process.stderr.write('usage: target.ts bare|hostdeck|cpanel [FULL|NORMAL]\n');
   process.exit(2);
 }

@@ -6,44 +6,18 @@
 // Every answer must be HTTP 200 with `"status":1`.
 // Usage: npx tsx bench/cpanel.ts [--rounds 5 --seconds 3 --connections 50 --sync FULL|NORMAL]
 // (`bench/target.ts bare` and `bench/target.ts cpanel FULL|NORMAL` are the child processes it starts.)
-import { type ChildProcess, spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { loadAverage, median, numberOption, startServer, syncOption } from './harness.js';
 
 await drive();
 
 async function drive(): Promise<void> {
-  const args = process.argv.slice(2);
-  const opt = (name: string, def: number) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? Number(args[i + 1]) : def;
-  };
-  const seconds = opt('seconds', 3);
-  const rounds = opt('rounds', 5);
-  const connections = opt('connections', 50);
-  const sync = args.includes('--sync') && args[args.indexOf('--sync') + 1] === 'NORMAL' ? 'NORMAL' : 'FULL';
+  const seconds = numberOption('seconds', 3);
+  const rounds = numberOption('rounds', 5);
+  const connections = numberOption('connections', 50);
+  const sync = syncOption();
   const TARGET = 0.5;
 
-  const start = async (...a: string[]): Promise<{ port: number; token?: string; child: ChildProcess }> => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', new URL('./target.ts', import.meta.url).pathname, ...a],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
-    const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const ready = await new Promise<{ port: number; token?: string }>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`${a[0]} did not start`)), 60_000);
-      rl.once('line', (l) => {
-        clearTimeout(t);
-        resolve(JSON.parse(l));
-      });
-      child.once('exit', (c) => reject(new Error(`${a[0]} exited with ${c}`)));
-    });
-    return { ...ready, child };
-  };
   const measure = async (url: string, headers: Record<string, string>, duration = seconds) => {
     let bad = 0;
     const r = await autocannon({
@@ -60,19 +34,10 @@ async function drive(): Promise<void> {
     });
     return { rps: r.requests.average, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, bad };
   };
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((x, y) => x - y);
-    const m = s.length >> 1;
-    return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-  };
-  const load = () =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
-  const loadBefore = load();
+  const loadBefore = loadAverage();
 
-  const bare = await start('bare');
-  const hd = await start('cpanel', sync);
+  const bare = await startServer('target', ['bare']);
+  const hd = await startServer<{ token?: string }>('target', ['cpanel', sync]);
   if (!hd.token) throw new Error('the target made no token');
   const bareUrl = `http://127.0.0.1:${bare.port}/hello`;
   const url = `http://127.0.0.1:${hd.port}/execute/DomainInfo/list_domains`;
@@ -93,7 +58,7 @@ async function drive(): Promise<void> {
   const ratio = median(ratios);
   const errors = runs.reduce((n, m) => n + m.errors + m.non2xx + m.bad, 0);
   console.log(
-    `load average before: ${loadBefore}; after: ${load()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync})`,
+    `load average before: ${loadBefore}; after: ${loadAverage()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync})`,
   );
   console.log(
     `${'bare Fastify GET /hello'.padEnd(58)} median ${median(bareRuns.map((m) => m.rps))

@@ -11,48 +11,20 @@
 // limited key's uses_left must equal 10,000,000 minus the 2xx answers it got (every admitted request
 // spent exactly one use).
 // Usage: npm run bench [-- --rounds 5 --seconds 3 --connections 50 --sync FULL|NORMAL]
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
+import { basic, cpuTime, loadAverage, median, numberOption, startServer, syncOption } from './harness.js';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const seconds = opt('seconds', 3);
-const rounds = opt('rounds', 5);
+const seconds = numberOption('seconds', 3);
+const rounds = numberOption('rounds', 5);
 // SQLite durability of the hostdeck target: FULL (production default: every commit, so every use of a
 // limited key, is an fsync) or NORMAL (--sync NORMAL).
-const sync = args.includes('--sync') && args[args.indexOf('--sync') + 1] === 'NORMAL' ? 'NORMAL' : 'FULL';
-const connections = opt('connections', 50);
+const sync = syncOption();
+const connections = numberOption('connections', 50);
 const LIMITED_MAX_USES = 10_000_000;
 
 interface Ready {
-  port: number;
   keys?: { unlimited: string; limited: string };
-}
-
-async function startTarget(kind: string, ...extra: string[]): Promise<Ready & { child: ChildProcess }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL('./target.ts', import.meta.url).pathname, kind, ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${kind} did not start`)), 60_000);
-    rl.once('line', (l) => {
-      clearTimeout(t);
-      resolve(JSON.parse(l) as Ready);
-    });
-    child.once('exit', (c) => reject(new Error(`${kind} exited with ${c}`)));
-  });
-  return { ...ready, child };
 }
 
 interface Measured {
@@ -64,19 +36,6 @@ interface Measured {
   ok: number;
   /** CPU time the server process spent per request (µs), or NaN where /proc is not there. */
   cpuUs: number;
-}
-
-/**
- * CPU time (user + system, µs) a process has used, from /proc (Linux; clock ticks of 10 ms). Unlike req/s
- * it hardly depends on what else the machine runs, so it tells where a ratio would be on a quiet one.
- */
-function cpuTime(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function measure(
@@ -97,24 +56,11 @@ async function measure(
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-}
+const authorization = (user: string, secret: string) => ({ authorization: basic(user, secret) });
+const loadBefore = loadAverage();
 
-const basic = (user: string, secret: string) => ({
-  authorization: `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`,
-});
-
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-const loadBefore = load();
-
-const bare = await startTarget('bare');
-const hd = await startTarget('hostdeck', sync);
+const bare = await startServer('target', ['bare']);
+const hd = await startServer<Ready>('target', ['hostdeck', sync]);
 if (!hd.keys) throw new Error('the hostdeck target made no keys');
 const bareUrl = `http://127.0.0.1:${bare.port}/hello`;
 const daUrl = `http://127.0.0.1:${hd.port}/CMD_API_SHOW_USER_CONFIG`;
@@ -127,11 +73,17 @@ interface Variant {
   runs: Measured[];
 }
 const variants: Variant[] = [
-  { name: 'password', headers: basic('fred', 'Fred-Bench-Pass-1'), target: 0.5, bare: [], runs: [] },
-  { name: 'key (unlimited)', headers: basic('fred', hd.keys.unlimited), target: 0.5, bare: [], runs: [] },
+  { name: 'password', headers: authorization('fred', 'Fred-Bench-Pass-1'), target: 0.5, bare: [], runs: [] },
+  {
+    name: 'key (unlimited)',
+    headers: authorization('fred', hd.keys.unlimited),
+    target: 0.5,
+    bare: [],
+    runs: [],
+  },
   {
     name: `key (max_uses=${LIMITED_MAX_USES.toLocaleString('en')})`,
-    headers: basic('fred', hd.keys.limited),
+    headers: authorization('fred', hd.keys.limited),
     target: 0.35,
     bare: [],
     runs: [],
@@ -157,7 +109,7 @@ for (let round = 0; round < rounds; round++)
 
 // The limited key's stored uses, read through the API as its owner would.
 const listing = await fetch(`http://127.0.0.1:${hd.port}/CMD_API_LOGIN_KEYS?json=yes`, {
-  headers: basic('fred', 'Fred-Bench-Pass-1'),
+  headers: authorization('fred', 'Fred-Bench-Pass-1'),
 });
 const keys = (await listing.json()) as Record<string, Record<string, string>>;
 const usesLeft = Number(keys.benchlimited?.uses_left);
@@ -165,7 +117,7 @@ bare.child.kill();
 hd.child.kill();
 
 console.log(
-  `load average before: ${loadBefore}; after: ${load()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync})`,
+  `load average before: ${loadBefore}; after: ${loadAverage()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync})`,
 );
 let failed = false;
 const allBare = variants.flatMap((v) => v.bare);

@@ -17,21 +17,15 @@ import { createDomain } from '../src/modules/domains/domains.service.js';
 import { initialize } from '../src/setup.js';
 import {
   ADMIN_PASSWORD,
-  basic,
   benchConfig,
   benchServices,
-  cpuTime,
   createLoginKey,
-  load,
   makeUser,
-  median,
-  numberOption,
   startBare,
   startDnsTarget,
-  stop,
-  syncOption,
   type Target,
 } from './dns-lib.js';
+import { basic, cpuTime, loadAverage, median, numberOption, stop, syncOption } from './harness.js';
 
 const seconds = numberOption('seconds', 3);
 const rounds = numberOption('rounds', 5);
@@ -56,7 +50,7 @@ const domains = Array.from({ length: domainCount }, (_, i) => `d${i}.dnsbench.ex
 let bare: Target | undefined;
 let hd: Target | undefined;
 try {
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   // The user and its domains are made through the services, as the API would make them.
   {
     const config = benchConfig(dataDir, sync);
@@ -169,7 +163,7 @@ try {
   const errors = dnsRuns.reduce((n, m) => n + m.errors, 0);
   const non2xx = dnsRuns.reduce((n, m) => n + m.non2xx, 0);
   console.log(
-    `load average before: ${loadBefore}; after: ${load()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync}, DNS applier OFF, adds over ${domains.length} zones)`,
+    `load average before: ${loadBefore}; after: ${loadAverage()} (${rounds} rounds of ${seconds} s runs, ${connections} connections, SQLite synchronous=${sync}, DNS applier OFF, adds over ${domains.length} zones)`,
   );
   console.log(
     `${'bare Fastify GET /hello'.padEnd(44)} median ${rate(bareRuns)} req/s  (min ${Math.min(...bareRuns.map((m) => m.rps)).toFixed(0)}, max ${Math.max(...bareRuns.map((m) => m.rps)).toFixed(0)})  server CPU ${cpu(bareRuns)} µs/req`,

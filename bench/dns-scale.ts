@@ -22,21 +22,14 @@ import { nextSerial, parseData } from '../src/modules/dns/records.js';
 import { initialize } from '../src/setup.js';
 import {
   ADMIN_PASSWORD,
-  basic,
   benchConfig,
   benchServices,
-  cpuTime,
   createLoginKey,
-  load,
   makeUser,
-  numberOption,
-  percentile,
-  rssOf,
   startDnsTarget,
-  stop,
-  syncOption,
   type Target,
 } from './dns-lib.js';
+import { basic, cpuTime, loadAverage, numberOption, percentile, rssOf, stop, syncOption } from './harness.js';
 
 const domainCount = numberOption('domains', 10_000);
 const perZone = numberOption('records', 100);
@@ -50,7 +43,7 @@ const PASSWORD = 'Scale-Bench-Pass-1';
 const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-dns-scale-'));
 let server: Target | undefined;
 try {
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   const started = performance.now();
   const config = benchConfig(dataDir, sync, true);
   const users: { account: Account; zones: string[] }[] = [];
@@ -263,7 +256,7 @@ try {
     return p99 <= TARGET_P99_MS;
   };
   console.log(
-    `load average before: ${loadBefore}; after: ${load()} (SQLite synchronous=${sync}, DNS applier OFF, concurrency ${concurrency})`,
+    `load average before: ${loadBefore}; after: ${loadAverage()} (SQLite synchronous=${sync}, DNS applier OFF, concurrency ${concurrency})`,
   );
   console.log(
     `data: ${domainRows} domains/zones, ${records} records (${ACCOUNTS} accounts through the services, the rest in bulk), ${(dbBytes / 2 ** 20).toFixed(0)} MiB; built in ${seedSeconds.toFixed(1)} s (services part ${serviceSeconds.toFixed(1)} s)`,

@@ -204,7 +204,10 @@ export function readSettings(json: string): Settings {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       const out: Settings = {};
       for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-      return out;
+      // Keys added one by one leave an object in dictionary mode, which every copy and spread of the
+      // settings then pays for (CMD_API_SHOW_USER_CONFIG builds its answer from them on every request);
+      // a spread copy has the fast layout.
+      return { ...out };
     }
   } catch {
     // fall through

@@ -1,9 +1,11 @@
 import type { Params } from '../params.js';
 
 /*
- * UAPI's filter, sort and paginate arguments (spec 3.3), applied to a function's list answer in that
- * order. Pure: the router hands over the rows and the request's parameters. Bad arguments are reported
- * in `messages`, as cPanel does, and ignored rather than failing the call.
+ * cPanel's filter, sort and paginate arguments, applied to a function's list answer in that order. One
+ * implementation serves UAPI (`api.filter_column`, … spec 3.3) and API 2 (`api2_filter_column`, …); the
+ * two differ only in the ways a ListArgs value names. Pure: the caller hands over the rows and the
+ * request's parameters. Bad arguments never fail the call: UAPI reports them in `messages`, as cPanel
+ * does; API 2 has no place for messages and ignores them.
  */
 
 type Row = Record<string, unknown>;
@@ -13,6 +15,46 @@ export interface Transformed {
   metadata: Record<string, unknown>;
   messages: string[];
 }
+
+/** How one cPanel API spells and switches its list arguments. */
+export interface ListArgs {
+  /** What every argument starts with: `api.` (UAPI) or `api2_` (API 2). */
+  prefix: string;
+  /**
+   * API 2 filters, sorts and pages only when `api2_filter`, `api2_sort` or `api2_paginate` is true: its
+   * dispatcher checks those switches first. UAPI runs a step whenever its arguments are there, unless
+   * its switch is 0.
+   */
+  switched: boolean;
+  /** Records per page when the size is missing or not a positive number (UAPI 20, API 2 100). */
+  defaultPageSize: number;
+  /** An unknown sort method: reported and that key skipped (UAPI), or sorted as lexicographic (API 2's legacy rule). */
+  unknownSortMethod: 'skip' | 'lexicographic';
+  /** UAPI reads a start of -1 as "every record"; API 2 reads any start below 1 as 1. */
+  startMinusOneIsAll: boolean;
+  /** UAPI marks every transformed list `metadata.transformed = 1`; API 2 has no such key. */
+  marksTransformed: boolean;
+}
+
+/** UAPI: `api.filter_column`, `api.sort_column`, `api.paginate_size`, … (spec 3.3). */
+export const UAPI_LIST_ARGS: ListArgs = {
+  prefix: 'api.',
+  switched: false,
+  defaultPageSize: 20,
+  unknownSortMethod: 'skip',
+  startMinusOneIsAll: true,
+  marksTransformed: true,
+};
+
+/** API 2: `api2_filter=1` with `api2_filter_column`, `api2_sort=1`, `api2_paginate=1`, … */
+export const API2_LIST_ARGS: ListArgs = {
+  prefix: 'api2_',
+  switched: true,
+  defaultPageSize: 100,
+  unknownSortMethod: 'lexicographic',
+  startMinusOneIsAll: false,
+  marksTransformed: false,
+};
 
 const FILTER_TYPES = new Set([
   'contains',
@@ -30,6 +72,9 @@ const FILTER_TYPES = new Set([
 ]);
 const SORT_METHODS = new Set(['lexicographic', 'numeric', 'numeric_zero_as_max', 'ipv4']);
 const MAX_REGEX = 200;
+
+/** A boolean argument as cPanel reads it: absent, empty and 0 are false, anything else true. */
+const truthy = (v: string | undefined): boolean => v !== undefined && v !== '' && v !== '0';
 
 /** The indexed argument groups (`api.x_column`, `api.x_column_0`, …) that name a column. */
 function groups(p: Params, prefix: string, fields: string[]): Record<string, string | undefined>[] {
@@ -57,6 +102,15 @@ function text(v: unknown): string {
   return v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
+/** `eq`: the same text, or the same number when both sides are numbers (`10` and `10.0`). */
+function same(v: unknown, term: string): boolean {
+  const s = text(v);
+  if (s === term) return true;
+  const a = Number(s);
+  const b = Number(term);
+  return s.trim() !== '' && term.trim() !== '' && Number.isFinite(a) && Number.isFinite(b) && a === b;
+}
+
 function matcher(type: string, term: string): ((v: unknown) => boolean) | string {
   const t = term.toLowerCase();
   switch (type) {
@@ -76,9 +130,9 @@ function matcher(type: string, term: string): ((v: unknown) => boolean) | string
       }
     }
     case 'eq':
-      return (v) => num(v, false) === Number(term);
+      return (v) => same(v, term);
     case 'ne':
-      return (v) => num(v, false) !== Number(term);
+      return (v) => !same(v, term);
     case 'lt':
       return (v) => num(v, false) < Number(term);
     case 'gt':
@@ -94,6 +148,11 @@ function matcher(type: string, term: string): ((v: unknown) => boolean) | string
   }
 }
 
+/** A list value passes when one of its items does, as cPanel filters multi-valued columns. */
+function anyItem(test: (v: unknown) => boolean): (v: unknown) => boolean {
+  return (v) => (Array.isArray(v) ? v.some(test) : test(v));
+}
+
 function ipv4Key(v: unknown): number {
   const parts = text(v).split('.').map(Number);
   return parts.length === 4 && parts.every((n) => Number.isInteger(n) && n >= 0 && n < 256)
@@ -101,27 +160,41 @@ function ipv4Key(v: unknown): number {
     : -1;
 }
 
-/** Applies api.filter*, api.sort* and api.paginate* to a list answer; rows that are not objects pass as is. */
-export function transformList(rows: unknown[], p: Params): Transformed {
-  const metadata: Record<string, unknown> = { transformed: 1 };
+function compare(a: unknown, b: unknown, method: string): number {
+  if (method === 'lexicographic') return text(a).localeCompare(text(b));
+  if (method === 'ipv4') return ipv4Key(a) - ipv4Key(b);
+  const zeroMax = method === 'numeric_zero_as_max';
+  const x = num(a, zeroMax) === 0 && zeroMax ? Number.POSITIVE_INFINITY : num(a, zeroMax);
+  const y = num(b, zeroMax) === 0 && zeroMax ? Number.POSITIVE_INFINITY : num(b, zeroMax);
+  return x === y ? 0 : Number.isNaN(x) ? 1 : Number.isNaN(y) ? -1 : x < y ? -1 : 1;
+}
+
+/**
+ * Applies the filter, sort and paginate arguments of one API (UAPI unless told) to a list answer; rows
+ * that are not objects pass as they are.
+ */
+export function transformList(rows: unknown[], p: Params, args: ListArgs = UAPI_LIST_ARGS): Transformed {
+  const { prefix } = args;
+  const metadata: Record<string, unknown> = args.marksTransformed ? { transformed: 1 } : {};
   const messages: string[] = [];
   let data = rows;
-  const off = (k: string) => p.get(k) === '0';
+  // UAPI: a step runs unless switched off; API 2: only when switched on.
+  const on = (step: string) => (args.switched ? truthy(p.get(prefix + step)) : p.get(prefix + step) !== '0');
 
-  const filters = off('api.filter') ? [] : groups(p, 'api.filter_', ['column', 'term', 'type']);
-  if (filters.length > 0) {
+  const filters = on('filter') ? groups(p, `${prefix}filter_`, ['column', 'term', 'type']) : [];
+  if (filters.length > 0 || (args.switched && on('filter'))) {
     const invalid: string[] = [];
     const missing: string[] = [];
     const tests: { column: string; test: (v: unknown) => boolean }[] = [];
     for (const f of filters) {
-      const type = f.type ?? 'contains';
+      const type = f.type || 'contains';
       if (!f.column || !FILTER_TYPES.has(type)) {
-        invalid.push(f.column ?? '(no column)');
+        invalid.push(f.column || '(no column)');
         continue;
       }
       const m = matcher(type, f.term ?? '');
       if (typeof m === 'string') invalid.push(`${f.column} (${m})`);
-      else tests.push({ column: f.column, test: m });
+      else tests.push({ column: f.column, test: anyItem(m) });
     }
     for (const t of tests)
       if (!data.some((r) => r && typeof r === 'object' && t.column in (r as Row))) missing.push(t.column);
@@ -132,56 +205,49 @@ export function transformList(rows: unknown[], p: Params): Transformed {
     data = data.filter((r) => tests.every((t) => t.test((r as Row | null)?.[t.column])));
   }
 
-  const sorts = off('api.sort') ? [] : groups(p, 'api.sort_', ['column', 'method', 'reverse']);
+  const sorts = on('sort') ? groups(p, `${prefix}sort_`, ['column', 'method', 'reverse']) : [];
   if (sorts.length > 0) {
     const keys: { column: string; method: string; reverse: boolean }[] = [];
     const invalid: string[] = [];
     for (const s of sorts) {
-      const method = s.method ?? 'lexicographic';
-      if (!s.column || !SORT_METHODS.has(method)) invalid.push(s.column ?? '(no column)');
-      else keys.push({ column: s.column, method, reverse: s.reverse === '1' });
+      let method = s.method || 'lexicographic';
+      if (!SORT_METHODS.has(method) && args.unknownSortMethod === 'lexicographic') method = 'lexicographic';
+      if (!s.column || !SORT_METHODS.has(method)) invalid.push(s.column || '(no column)');
+      else keys.push({ column: s.column, method, reverse: truthy(s.reverse) });
     }
     if (invalid.length) messages.push(`The following “sort” arguments are invalid: ${invalid.join(', ')}`);
-    const cmp = (a: unknown, b: unknown, method: string): number => {
-      if (method === 'lexicographic') return text(a).localeCompare(text(b));
-      if (method === 'ipv4') return ipv4Key(a) - ipv4Key(b);
-      const zeroMax = method === 'numeric_zero_as_max';
-      const x = num(a, zeroMax) === 0 && zeroMax ? Number.POSITIVE_INFINITY : num(a, zeroMax);
-      const y = num(b, zeroMax) === 0 && zeroMax ? Number.POSITIVE_INFINITY : num(b, zeroMax);
-      return x === y ? 0 : Number.isNaN(x) ? 1 : Number.isNaN(y) ? -1 : x < y ? -1 : 1;
-    };
+    // Array.prototype.sort is stable: rows equal on every key keep the function's order.
     data = [...data].sort((a, b) => {
       for (const k of keys) {
-        const c = cmp((a as Row | null)?.[k.column], (b as Row | null)?.[k.column], k.method);
+        const c = compare((a as Row | null)?.[k.column], (b as Row | null)?.[k.column], k.method);
         if (c !== 0) return k.reverse ? -c : c;
       }
       return 0;
     });
   }
 
-  const size = Number(p.get('api.paginate_size') ?? '');
-  if (
-    !off('api.paginate') &&
-    (p.has('api.paginate_size') || p.has('api.paginate_start') || p.has('api.paginate_page'))
-  ) {
-    const perPage = Number.isInteger(size) && size > 0 ? size : 20;
-    const page = Number(p.get('api.paginate_page') ?? '');
-    const startArg = Number(p.get('api.paginate_start') ?? '');
+  const pageArgs = ['paginate_size', 'paginate_start', 'paginate_page'].some((k) => p.has(prefix + k));
+  if (on('paginate') && (args.switched || pageArgs)) {
+    const int = (k: string) => {
+      const v = p.get(prefix + k);
+      const n = v === undefined || v.trim() === '' ? Number.NaN : Number(v);
+      return Number.isInteger(n) ? n : Number.NaN;
+    };
+    const size = int('paginate_size');
+    const perPage = size > 0 ? size : args.defaultPageSize;
+    const page = int('paginate_page');
+    const startArg = int('paginate_start');
+    const all = args.startMinusOneIsAll && startArg === -1;
     const total = data.length;
-    let start: number;
-    if (startArg === -1) start = 1;
-    else if (Number.isInteger(startArg) && startArg >= 1) start = startArg;
-    else if (Number.isInteger(page) && page >= 1) start = (page - 1) * perPage + 1;
-    else start = 1;
-    const shown = startArg === -1 ? data : data.slice(start - 1, start - 1 + perPage);
+    const start = startArg >= 1 ? startArg : !all && page >= 1 ? (page - 1) * perPage + 1 : 1;
     metadata.paginate = {
       current_page: Math.floor((start - 1) / perPage) + 1,
-      results_per_page: startArg === -1 ? total : perPage,
+      results_per_page: all ? total : perPage,
       start_result: String(start),
       total_pages: Math.max(1, Math.ceil(total / perPage)),
       total_results: total,
     };
-    data = shown;
+    data = all ? data : data.slice(start - 1, start - 1 + perPage);
   }
   return { data, metadata, messages };
 }

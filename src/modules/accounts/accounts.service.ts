@@ -524,16 +524,26 @@ export function daDate(ms: number): string {
 // CMD_API_SHOW_USER_CONFIG reads the same settings on every request; the parsed form is shared (frozen).
 const settingsOf = memoParse(readSettings);
 
-/** The account's configuration as DirectAdmin's user.conf keys (never the password hash). */
+/**
+ * Configurations already built, by the row they were built from. A row object is never changed in place
+ * (a change is a new read), and everything else in the answer is fixed once the row is (the creator's
+ * name never changes), so an answer is as current as its row. The authentication cache hands every
+ * request of one login the same row until anything in accounts changes, so repeated requests build it once.
+ */
+const configs = new WeakMap<Account, Readonly<Record<string, string>>>();
+
+/** The account's configuration as DirectAdmin's user.conf keys (never the password hash). Frozen. */
 export async function showConfig(
   services: Services,
   actor: Actor,
   username?: string,
-): Promise<Record<string, string>> {
+): Promise<Readonly<Record<string, string>>> {
   const a = await loadSelfOrManaged(services.db, actor, username);
+  const built = configs.get(a);
+  if (built) return built;
   const creator = a.creator_id ? await repo.findById(services.db, a.creator_id) : undefined;
   const settings = settingsOf(a.settings);
-  return {
+  const config = Object.freeze({
     account: 'ON',
     ...settings,
     creator: creator?.username ?? 'root',
@@ -550,7 +560,9 @@ export async function showConfig(
     ...(a.suspended ? { suspended_reason: a.suspended_reason } : {}),
     username: a.username,
     usertype: a.level,
-  };
+  });
+  configs.set(a, config);
+  return config;
 }
 
 /** What the account uses, under the same keys as its limits. */

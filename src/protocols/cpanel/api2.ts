@@ -2,9 +2,7 @@ import { Params } from '../params.js';
 import { exec } from './call.js';
 import { DNS_API2_FUNCTIONS } from './dns.js';
 import { DOMAIN_API2_FUNCTIONS } from './domains.js';
-import { withApi2Extras } from './envelope.js';
 import { SSL_API2_FUNCTIONS } from './ssl.js';
-import { API2_LIST_ARGS, transformList } from './transform.js';
 import type { UapiContext } from './uapi.js';
 
 /** One API 2 function: the registry commands it runs and its handler (API 2 data is always a list). */
@@ -14,8 +12,8 @@ export interface Api2Function {
   run(ctx: UapiContext): Promise<unknown[]>;
 }
 
-/** Every API 2 function as written, before the output arguments are added. */
-const FUNCTIONS: Record<string, Api2Function> = {
+/** Every API 2 function served, by `Module::function`. */
+export const API2_FUNCTIONS: Record<string, Api2Function> = {
   ...SSL_API2_FUNCTIONS,
   ...DNS_API2_FUNCTIONS,
   ...DOMAIN_API2_FUNCTIONS,
@@ -36,31 +34,18 @@ const FUNCTIONS: Record<string, Api2Function> = {
 const META = 'api2_';
 
 /**
- * Adds API 2's output arguments to a function: `api2_filter=1` with `api2_filter_column`,
- * `api2_filter_term`, `api2_filter_type` (and `_0`, `_1`, … for several, all of which must match),
- * `api2_sort=1` with `api2_sort_column`, `api2_sort_method`, `api2_sort_reverse` (numbered the same way,
- * the first the primary key), and `api2_paginate=1` with `api2_paginate_start` (1-based),
- * `api2_paginate_size` (default 100) or `api2_paginate_page`. As in cPanel, each step runs only when its
- * switch is on; filtering adds `records_before_filter` and paging adds `paginate` to `cpanelresult`; an
- * argument that makes no sense is ignored, never an error (API 2 has no messages to report it in); an
- * unknown sort method sorts lexicographically. The function itself never sees these arguments.
+ * The parameters an API 2 function sees: all but API 2's output arguments. Those (`api2_filter=1` with
+ * `api2_filter_column`, `api2_filter_term`, `api2_filter_type`, and `_0`, `_1`, … for several, all of which
+ * must match; `api2_sort=1` with `api2_sort_column`, `api2_sort_method`, `api2_sort_reverse`, numbered the
+ * same way, the first the primary key; `api2_paginate=1` with `api2_paginate_start` (1-based),
+ * `api2_paginate_size` (default 100) or `api2_paginate_page`) apply to the list it returns (transform.ts,
+ * API2_LIST_ARGS). As in cPanel, each step runs only when its switch is on; filtering adds
+ * `records_before_filter` and paging adds `paginate` to `cpanelresult`; an argument that makes no sense is
+ * ignored, never an error (API 2 has no messages to report it in); an unknown sort method sorts
+ * lexicographically.
  */
-export function withOutputArgs(fn: Api2Function): Api2Function {
-  return {
-    uses: fn.uses,
-    mutates: fn.mutates,
-    async run(ctx) {
-      const own = new Params();
-      for (const k of ctx.params.keys())
-        if (!k.startsWith(META)) for (const v of ctx.params.all(k)) own.add(k, v);
-      const rows = await fn.run({ ...ctx, params: own });
-      const t = transformList(rows, ctx.params, API2_LIST_ARGS);
-      return withApi2Extras(t.data, t.metadata);
-    },
-  };
+export function functionParams(params: Params): Params {
+  const own = new Params();
+  for (const k of params.keys()) if (!k.startsWith(META)) for (const v of params.all(k)) own.add(k, v);
+  return own;
 }
-
-/** Every API 2 function served, by `Module::function`, with API 2's filter, sort and paginate arguments. */
-export const API2_FUNCTIONS: Record<string, Api2Function> = Object.fromEntries(
-  Object.entries(FUNCTIONS).map(([name, fn]) => [name, withOutputArgs(fn)]),
-);

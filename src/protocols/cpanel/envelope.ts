@@ -39,24 +39,18 @@ export function uapiFailure(errors: string[], extras: UapiExtras = {}): string {
 }
 
 /**
- * Keys an API 2 list answer adds to `cpanelresult` beside its data: cPanel's API 2 dispatcher merges its
- * status (`event`, and `records_before_filter` and `paginate` when asked to filter or page) into the
- * result. Kept with the list itself because the router hands api2Success only the list; weakly, so an
- * answer's extras go when the answer does.
+ * A successful API 2 answer; `data` is always a list. `extras` are the keys cPanel's API 2 dispatcher
+ * adds beside the data when asked to filter or page (`records_before_filter`, `paginate`); every key of
+ * `cpanelresult` is in sorted order.
  */
-const api2Extras = new WeakMap<unknown[], Record<string, unknown>>();
-
-/** Attaches `cpanelresult` keys (see api2Extras) to an API 2 list; returns the list. */
-export function withApi2Extras(data: unknown[], extras: Record<string, unknown>): unknown[] {
-  if (Object.keys(extras).length > 0) api2Extras.set(data, extras);
-  return data;
-}
-
-/** A successful API 2 answer; `data` is always a list. Keys sorted, extras after `module` as the rest. */
-export function api2Success(module: string, func: string, data: unknown[]): string {
-  const extras = api2Extras.get(data);
+export function api2Success(
+  module: string,
+  func: string,
+  data: unknown[],
+  extras: Record<string, unknown> = {},
+): string {
   const result: Record<string, unknown> = { apiversion: 2, data, event: { result: 1 }, func, module };
-  if (extras) for (const [k, v] of Object.entries(extras)) if (!(k in result)) result[k] = v;
+  for (const [k, v] of Object.entries(extras)) if (!(k in result)) result[k] = v;
   const ordered = Object.fromEntries(Object.entries(result).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return JSON.stringify({ cpanelresult: ordered });
 }

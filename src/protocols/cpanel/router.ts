@@ -8,7 +8,7 @@ import type { Services } from '../../services.js';
 import { debugRequestLine } from '../directadmin/router.js';
 import { clientIp, Redactor } from '../http.js';
 import { type Params, readParams } from '../params.js';
-import { API2_FUNCTIONS } from './api2.js';
+import { API2_FUNCTIONS, functionParams } from './api2.js';
 import {
   accessDeniedBody,
   authenticateCpanel,
@@ -17,7 +17,7 @@ import {
   tokenMayRun,
 } from './auth.js';
 import { api2Failure, api2Success, uapiFailure, uapiSuccess } from './envelope.js';
-import { transformList } from './transform.js';
+import { API2_LIST_ARGS, transformList } from './transform.js';
 import { UAPI_FUNCTIONS, UAPI_MODULES, uapiCatalog } from './uapi.js';
 
 export type UserListener = 'cpanel' | 'webmail';
@@ -168,11 +168,9 @@ export function registerCpanel(app: FastifyInstance, services: Services, listene
     const gate = tokenMayRun(services, listener, path, actor, name, catalog, fn.mutates);
     if (gate) return refused(req, reply, path, gate);
     try {
-      return send(
-        reply,
-        200,
-        api2Success(module, func, await fn.run({ services, actor, params: p, catalog })),
-      );
+      const rows = await fn.run({ services, actor, params: functionParams(p), catalog });
+      const t = transformList(rows, p, API2_LIST_ARGS);
+      return send(reply, 200, api2Success(module, func, t.data, t.metadata));
     } catch (e) {
       if (isAppError(e)) return send(reply, 200, api2Failure(module, func, errorText(e)));
       throw e;

@@ -2,7 +2,7 @@
 export type DaAnswer =
   | { kind: 'action'; text: string; details?: string; extra?: Record<string, string> }
   | { kind: 'list'; items: string[] }
-  | { kind: 'record'; data: Record<string, string> /** A different body for `json=yes`. */; json?: unknown }
+  | { kind: 'record'; data: Readonly<Record<string, string>> /** A different body for `json=yes`. */; json?: unknown }
   | { kind: 'empty' }
   /** A body sent as is, as text/plain (a raw zone listing). */
   | { kind: 'text'; body: string };
@@ -24,7 +24,7 @@ export function encodePairs(pairs: [string, string][]): string {
 }
 
 /** encodePairs of a record's entries, in their order, without building the pairs. */
-function encodeRecord(data: Record<string, string>): string {
+function encodeRecord(data: Readonly<Record<string, string>>): string {
   let out = '';
   for (const k in data)
     out += `${out ? '&' : ''}${k === 'list[]' ? k : daEncode(k)}=${daEncode(data[k] ?? '')}`;
@@ -39,8 +39,32 @@ export interface Encoded {
 const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json';
 
+/**
+ * Encodings of frozen records, by the record: a frozen record is a shared answer (a memoised
+ * configuration, see accounts.service.ts) and encodes the same way every time.
+ */
+const encodedRecords = new WeakMap<object, { text?: Encoded; json?: Encoded }>();
+
 /** Encodes an answer in DirectAdmin's legacy url-encoded form or, with `json=yes`, compact JSON. */
 export function encodeAnswer(a: DaAnswer, json: boolean): Encoded {
+  if (a.kind === 'record' && a.json === undefined && Object.isFrozen(a.data)) {
+    let memo = encodedRecords.get(a.data);
+    if (!memo) {
+      memo = {};
+      encodedRecords.set(a.data, memo);
+    }
+    const side = json ? 'json' : 'text';
+    let enc = memo[side];
+    if (!enc) {
+      enc = encodeFresh(a, json);
+      memo[side] = enc;
+    }
+    return enc;
+  }
+  return encodeFresh(a, json);
+}
+
+function encodeFresh(a: DaAnswer, json: boolean): Encoded {
   if (json) {
     switch (a.kind) {
       case 'action':

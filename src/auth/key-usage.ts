@@ -10,14 +10,22 @@ interface HistoryRow {
   outcome: string;
 }
 
+/** A history row as stored: identical uses within one second are one row with their count. */
+interface StoredRow extends HistoryRow {
+  count: number;
+}
+
 /**
  * Writes key history (every use and every refusal) and the last-use stamp of unlimited keys in batches.
  * With SQLite's synchronous=FULL every commit is an fsync; one per API call would cap a key at a few
  * thousand requests a second. Counters that limit a key (uses, rate) are never batched: they are spent
  * in the request by a guarded UPDATE. A batch is written every flushMs, at maxBatch rows, and on close.
+ * Identical uses (same credential, address, command and outcome) within the same second are one row
+ * with their count and the time of the first: every use is accounted for, and a script calling a
+ * thousand times a second adds one row a second rather than a thousand.
  */
 export class KeyUsageRecorder {
-  private history: HistoryRow[] = [];
+  private history = new Map<string, StoredRow>();
   private lastUse = new Map<string, { at: number; ip: string; count: number }>();
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -26,12 +34,17 @@ export class KeyUsageRecorder {
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly flushMs = 250,
-    private readonly maxBatch = 500,
+    // Large enough that a busy server commits (and fsyncs) on the timer, a few times a second, rather
+    // than on the count; a full batch is about a megabyte.
+    private readonly maxBatch = 5_000,
   ) {}
 
-  /** Queues one history row. */
+  /** Queues one use or refusal. */
   record(row: HistoryRow): void {
-    this.history.push(row);
+    const group = `${row.key_id}\0${row.account_id}\0${row.ip}\0${row.command}\0${row.outcome}\0${Math.floor(row.at / 1000)}`;
+    const same = this.history.get(group);
+    if (same) same.count++;
+    else this.history.set(group, { ...row, count: 1 });
     this.schedule();
   }
 
@@ -43,7 +56,7 @@ export class KeyUsageRecorder {
   }
 
   private schedule(): void {
-    if (this.history.length >= this.maxBatch) {
+    if (this.history.size >= this.maxBatch) {
       void this.flush();
       return;
     }
@@ -59,9 +72,9 @@ export class KeyUsageRecorder {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const rows = this.history;
+    const rows = [...this.history.values()];
     const uses = this.lastUse;
-    this.history = [];
+    this.history = new Map();
     this.lastUse = new Map();
     if (rows.length === 0 && uses.size === 0) return this.flushing;
     this.flushing = this.flushing.then(async () => {
@@ -92,7 +105,10 @@ export class KeyUsageRecorder {
   }
 }
 
-/** Uses and refusals of one credential (login key or API token), newest first, after pending ones are written. */
+/**
+ * Uses and refusals of one credential (login key or API token), newest first, after pending ones are
+ * written: each row is `count` identical ones within the second from `at`.
+ */
 export async function credentialHistory(
   db: Executor,
   recorder: KeyUsageRecorder,
@@ -102,10 +118,13 @@ export async function credentialHistory(
   await recorder.flush();
   return db
     .selectFrom('login_key_history')
-    .select(['at', 'ip', 'command', 'outcome'])
+    .select(['at', 'ip', 'command', 'outcome', 'count'])
     .where('key_id', '=', credentialId)
     .orderBy('at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
 }
+
+/** One row of a credential's history as credentialHistory reads it. */
+export type HistoryEntry = Awaited<ReturnType<typeof credentialHistory>>[number];

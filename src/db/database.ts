@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from 'kysely';
 
 /** Account levels, highest first: an admin is-a reseller is-a user. */
 export type Level = 'admin' | 'reseller' | 'user';
@@ -241,6 +241,8 @@ export interface LoginKeyHistoryTable {
   ip: string;
   command: string;
   outcome: string;
+  /** Identical uses (same address, command and outcome) within the second starting at `at`. */
+  count: ColumnType<number, number | undefined, number>;
 }
 
 export interface MessagesTable {

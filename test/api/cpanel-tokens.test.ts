@@ -514,6 +514,7 @@ describe('hostdeck limits on cPanel tokens', () => {
       ['DomainInfo::list_domains', 'ok', '127.0.0.1'],
     ]);
     expect(rows.every((r) => Number.isInteger(r.time) && r.time > 1_700_000_000)).toBe(true);
+    expect(shown.data).toEqual(rows.map((r) => ({ ...r, count: 1 })));
     const missing = uapi(await s.cp('/execute/Tokens/history?name=nope', { auth: FRED }));
     expect(missing.status).toBe(0);
   });

@@ -116,10 +116,20 @@ async function listed(s: { port: number }, auth: string, name: string): Promise<
   return k as Record<string, string>;
 }
 
-async function history(s: { port: number }, auth: string, name: string) {
+type HistoryEntry = { time: string; ip: string; command: string; result: string };
+
+/** A key's history as listed (identical uses within a second are one row with their count). */
+async function historyRows(s: { port: number }, auth: string, name: string) {
   const a = await rawCall(s.port, `/CMD_API_LOGIN_KEYS?json=yes&action=history&keyname=${name}`, { auth });
   expect(a.status, a.body).toBe(200);
-  return a.json() as { time: string; ip: string; command: string; result: string }[];
+  return a.json() as (HistoryEntry & { count: string })[];
+}
+
+/** A key's history with one entry per use or refusal. */
+async function history(s: { port: number }, auth: string, name: string): Promise<HistoryEntry[]> {
+  return (await historyRows(s, auth, name)).flatMap(({ count, ...e }) =>
+    Array<HistoryEntry>(Number(count)).fill(e),
+  );
 }
 
 /** A server with a manual clock, fred (user of admin) and barney (user of res1). */
@@ -1042,7 +1052,44 @@ describe('login keys', () => {
         ip: '127.0.0.2',
         command: 'CMD_LOGIN_TEST',
         result: 'ip',
+        count: '1',
       });
+    });
+
+    it('identical uses within one second are one history row with their count; every use is counted', async () => {
+      s = await start();
+      const t0 = Math.ceil(s.clock.now() / 1000) * 1000;
+      s.clock.set(t0);
+      const v = await mint(s, FRED, FRED_PW, { keyname: 'busy', select_allow0: 'CMD_API_LOGIN_TEST' });
+      for (let i = 0; i < 5; i++) expectOk(await use(s, 'fred', v));
+      expectUnauthorized(await use(s, 'fred', v, 'CMD_API_SHOW_DOMAINS'));
+      s.clock.set(t0 + 999);
+      expectOk(await use(s, 'fred', v));
+      s.clock.set(t0 + 1000);
+      expectOk(await use(s, 'fred', v));
+      expect(await historyRows(s, FRED, 'busy')).toEqual([
+        {
+          time: new Date(t0 + 1000).toISOString(),
+          ip: '127.0.0.1',
+          command: 'CMD_API_LOGIN_TEST',
+          result: 'ok',
+          count: '1',
+        },
+        {
+          time: new Date(t0).toISOString(),
+          ip: '127.0.0.1',
+          command: 'CMD_API_SHOW_DOMAINS',
+          result: 'command',
+          count: '1',
+        },
+        {
+          time: new Date(t0).toISOString(),
+          ip: '127.0.0.1',
+          command: 'CMD_API_LOGIN_TEST',
+          result: 'ok',
+          count: '6',
+        },
+      ]);
     });
   });
 

@@ -1,5 +1,6 @@
 import type { Actor } from '../../auth/actor.js';
 import type { CommandCatalog, Level } from '../../auth/command-policy.js';
+import type { HistoryEntry } from '../../auth/key-usage.js';
 import { fail } from '../../core/errors.js';
 import type { ApiToken } from '../../db/database.js';
 import { featureOn, limitValue, readSettings, SWITCH_FIELDS } from '../../modules/packages/limits.js';
@@ -569,17 +570,14 @@ export const UAPI_FUNCTIONS: Record<string, UapiFunction> = {
     mutates: false,
     async run(ctx) {
       const name = required(ctx.params, 'name');
-      const rows = await exec<{ at: number; ip: string; command: string; outcome: string }[]>(
-        ctx,
-        'token.history',
-        { kind: 'cpanel', name },
-      );
+      const rows = await exec<HistoryEntry[]>(ctx, 'token.history', { kind: 'cpanel', name });
       return {
         data: rows.map((r) => ({
           time: Math.floor(r.at / 1000),
           ip: r.ip,
           function: r.command,
           outcome: r.outcome,
+          count: r.count,
         })),
       };
     },

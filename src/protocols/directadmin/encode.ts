@@ -2,7 +2,11 @@
 export type DaAnswer =
   | { kind: 'action'; text: string; details?: string; extra?: Record<string, string> }
   | { kind: 'list'; items: string[] }
-  | { kind: 'record'; data: Readonly<Record<string, string>> /** A different body for `json=yes`. */; json?: unknown }
+  | {
+      kind: 'record';
+      data: Readonly<Record<string, string>> /** A different body for `json=yes`. */;
+      json?: unknown;
+    }
   | { kind: 'empty' }
   /** A body sent as is, as text/plain (a raw zone listing). */
   | { kind: 'text'; body: string };

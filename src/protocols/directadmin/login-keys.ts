@@ -1,4 +1,5 @@
 import type { CommandPolicy } from '../../auth/command-policy.js';
+import type { HistoryEntry } from '../../auth/key-usage.js';
 import { fail } from '../../core/errors.js';
 import type { LoginKey } from '../../db/database.js';
 import {
@@ -195,16 +196,13 @@ export const loginKeysCommand: DaCommand = {
         return { kind: 'record', data: presentKey(k, ctx.catalog, level) };
       }
       case 'history': {
-        const rows = await exec<{ at: number; ip: string; command: string; outcome: string }[]>(
-          ctx,
-          'loginkey.history',
-          { name: need(p, 'keyname') },
-        );
+        const rows = await exec<HistoryEntry[]>(ctx, 'loginkey.history', { name: need(p, 'keyname') });
         const entries = rows.map((r) => ({
           time: new Date(r.at).toISOString(),
           ip: r.ip,
           command: r.command,
           result: r.outcome,
+          count: String(r.count),
         }));
         const data: Record<string, string> = {};
         entries.forEach((e, i) => {

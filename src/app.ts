@@ -37,6 +37,9 @@ function baseOptions(
     loggerInstance: services.logger.child({ listener: name }),
     // Request lines are logged by the debug mode, with secrets redacted; Fastify's own would print URLs with passwords.
     logController: new LogController({ disableRequestLogging: true }),
+    // Nothing here logs through a request's own logger, and a child logger per request (with its
+    // request-id binding serialised) costs every request; Fastify's few messages go to the listener's.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
     // HTTP/1.0 clients (DirectAdmin's own HTTPSocket) and slow script clients are ordinary here.

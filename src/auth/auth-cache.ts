@@ -6,11 +6,12 @@ import type { CommandCatalog } from './command-policy.js';
 
 /**
  * The tables an authentication outcome is read from: accounts (owner, target, creator chain, password
- * hash, auth_version, suspension, package settings), the brute-force monitor's blocks and the login keys.
+ * hash, auth_version, suspension, package settings), the brute-force monitor's blocks, the login keys and
+ * the API tokens.
  * Uses of a key (its counters) are a channel of their own (see hot-query.ts) and are not among these: an
  * entry judges them again on every hit from `noteUse`.
  */
-const CHANNELS = ['accounts', 'bfm_entries', 'login_keys'];
+const CHANNELS = ['accounts', 'bfm_entries', 'login_keys', 'api_tokens'];
 
 /** The counters of a key that its use moves, as the guarded UPDATE that spent the use returned them. */
 export interface KeyCounters {

@@ -149,8 +149,15 @@ export function commandAllowed(
   ).allowed;
 }
 
-/** What a key's counters refuse at `now`: `c` are the newest counters known, `key` has the limits. */
-function countersRefusal(key: LoginKey, c: KeyCounters, now: number): KeyRefusal | null {
+/**
+ * What a credential's counters refuse at `now`: `c` are the newest counters known, `key` has the limits
+ * (a login key or an API token).
+ */
+export function countersRefusal(
+  key: Pick<LimitedCredential, 'max_uses' | 'rate_limit' | 'rate_window_ms'>,
+  c: KeyCounters,
+  now: number,
+): 'spent' | 'rate_limited' | null {
   if (usesSpent({ max_uses: key.max_uses, uses_left: c.uses_left })) return 'spent';
   if (
     rateExhausted(
@@ -355,8 +362,8 @@ export async function spendUse(
     ? await services.writeBatch.submit((trx) => use(services.db, trx, key.id, now, ip))
     : await use(services.db, services.db, key.id, now, ip);
   const r = result.rows[0];
-  // Remembered logins of this key judge its counters from here on (see auth-cache.ts).
-  if (table === 'login_keys') services.credentialCache.logins.noteUse(key.id, r ?? null);
+  // Remembered logins of this key or token judge its counters from here on (see auth-cache.ts).
+  services.credentialCache.logins.noteUse(key.id, r ?? null);
   if (r) {
     history('ok');
     return;

@@ -91,14 +91,15 @@ export async function deleteAccountRows(db: Executor, id: string): Promise<void>
   await db.deleteFrom('accounts').where('id', '=', id).execute();
 }
 
-export function domainsOf(db: Executor, accountId: string): Promise<string[]> {
-  return db
-    .selectFrom('domains')
-    .select('name')
-    .where('account_id', '=', accountId)
-    .orderBy('name')
-    .execute()
-    .then((rows) => rows.map((r) => r.name));
+// Memoised until the next write to domains: every cPanel domain listing and scope check reads it.
+const domainNames = hotQuery(
+  (db: Executor, accountId: string) =>
+    db.selectFrom('domains').select('name').where('account_id', '=', accountId).orderBy('name'),
+  { memo: true },
+);
+
+export async function domainsOf(db: Executor, accountId: string): Promise<string[]> {
+  return (await domainNames(db, accountId)).map((r) => r.name);
 }
 
 export function findDomain(db: Executor, name: string) {

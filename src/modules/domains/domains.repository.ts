@@ -1,8 +1,27 @@
 import { PostgresAdapter, sql } from 'kysely';
-import type { Executor } from '../../db/database.js';
+import type { DomainPointerRow, Executor, SubdomainRow } from '../../db/database.js';
+import { hotQuery } from '../../db/hot-query.js';
 
-export function domainByName(db: Executor, name: string) {
-  return db.selectFrom('domains').selectAll().where('name', '=', name).executeTakeFirst();
+// The reads every listing of an account's domains makes (cPanel's DomainInfo::list_domains, DA's
+// subdomain and pointer lists) are compiled once and, on SQLite, memoised until a write reaches their
+// table. Memoised rows are shared: callers read them and never change them.
+const byName = hotQuery(
+  (db: Executor, name: string) => db.selectFrom('domains').selectAll().where('name', '=', name),
+  { memo: true },
+);
+const subdomainsByDomain = hotQuery(
+  (db: Executor, domainId: string) =>
+    db.selectFrom('subdomains').selectAll().where('domain_id', '=', domainId).orderBy('label'),
+  { memo: true },
+);
+const pointersByDomain = hotQuery(
+  (db: Executor, domainId: string) =>
+    db.selectFrom('domain_pointers').selectAll().where('domain_id', '=', domainId).orderBy('name'),
+  { memo: true },
+);
+
+export async function domainByName(db: Executor, name: string) {
+  return (await byName(db, name))[0];
 }
 
 export function domainsOfAccount(db: Executor, accountId: string) {
@@ -22,17 +41,12 @@ export async function countOf(
   return Number(r.n);
 }
 
-export function subdomainsOf(db: Executor, domainId: string) {
-  return db.selectFrom('subdomains').selectAll().where('domain_id', '=', domainId).orderBy('label').execute();
+export function subdomainsOf(db: Executor, domainId: string): Promise<readonly SubdomainRow[]> {
+  return subdomainsByDomain(db, domainId);
 }
 
-export function pointersOf(db: Executor, domainId: string) {
-  return db
-    .selectFrom('domain_pointers')
-    .selectAll()
-    .where('domain_id', '=', domainId)
-    .orderBy('name')
-    .execute();
+export function pointersOf(db: Executor, domainId: string): Promise<readonly DomainPointerRow[]> {
+  return pointersByDomain(db, domainId);
 }
 
 /**

@@ -148,6 +148,18 @@ const LABEL_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
  * letters, digits and inner hyphens, 253 characters at most, a non-numeric top-level label.
  */
 export function validateDomain(raw: string): string {
+  const known = validDomains.get(raw);
+  if (known !== undefined) return known;
+  const ascii = checkDomain(raw);
+  if (validDomains.size >= 10_000) validDomains.clear();
+  validDomains.set(raw, ascii);
+  return ascii;
+}
+
+/** Names that passed validateDomain, with their normalised form: every listing checks the same few. */
+const validDomains = new Map<string, string>();
+
+function checkDomain(raw: string): string {
   let value = raw.trim().toLowerCase();
   if (value.endsWith('.')) value = value.slice(0, -1);
   if (value.length === 0 || hasControlChars(value))

@@ -5,7 +5,8 @@
 // every request pays for the guarded UPDATE), both allowed only CMD_API_SHOW_USER_CONFIG; `cpanel` is
 // the cPanel listener on the same set-up with an unlimited cPanel token of fred's. Prints one JSON line
 // when ready: { port }, { port, keys: { unlimited, limited } } or { port, token }.
-// Usage: target.ts bare | hostdeck [FULL|NORMAL] | cpanel [FULL|NORMAL]
+// `busy US` is bare Fastify spending US microseconds of CPU on every request (a calibration).
+// Usage: target.ts bare | busy US | hostdeck [FULL|NORMAL] | cpanel [FULL|NORMAL]
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,17 @@ if (kind === 'bare') {
   const app = Fastify();
   app.get('/hello', async () => 'hello');
   process.stdout.write(`${JSON.stringify({ port: await listenLocal(app) })}\n`);
+} else if (kind === 'busy') {
+  // The calibration route: bare Fastify that spends a fixed CPU time on every request before answering,
+  // to show what ratio a route costing that much more than bare can reach on this machine.
+  const spinNs = BigInt(Math.round(Number(process.argv[3] ?? 0) * 1000));
+  const app = Fastify();
+  app.get('/hello', async () => {
+    const start = process.hrtime.bigint();
+    while (process.hrtime.bigint() - start < spinNs);
+    return 'hello';
+  });
+  process.stdout.write(`${JSON.stringify({ port: await listenLocal(app) })}\n`);
 } else if (kind === 'cpanel') {
   const { services, fred } = await setUp();
   const made = await createCpanelToken(
@@ -109,6 +121,6 @@ if (kind === 'bare') {
   };
   process.stdout.write(`${JSON.stringify({ port, keys })}\n`);
 } else {
-  process.stderr.write('usage: target.ts bare|hostdeck|cpanel [FULL|NORMAL]\n');
+  process.stderr.write('usage: target.ts bare|busy US|hostdeck|cpanel [FULL|NORMAL]\n');
   process.exit(2);
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApps, type ListenerName } from './app.js';
 import { startDnsApplier } from './apply/dns-applier.js';
 import { purgeStale } from './auth/bfm.js';
+import { purgeHistory } from './auth/key-usage.js';
 import { type Config, formatListen, type Listen } from './config/config.js';
 import type { Services } from './services.js';
 import {
@@ -94,13 +95,20 @@ export async function startServer(
     // After listening, so a start that fails to bind has touched no BIND file.
     await startDnsApplier(config, svc.applier, svc.logger);
     svc.cluster.pusher.start();
-    // Brute-force counters that hold nothing any more go once an hour (and once now).
-    const purgeBfm = () =>
-      purgeStale(svc.db, svc.bfm, svc.clock.now()).catch((err) =>
+    // Brute-force counters that hold nothing any more, and credential history older than
+    // credentialHistoryDays, go once an hour (and once now).
+    const housekeeping = async () => {
+      await purgeStale(svc.db, svc.bfm, svc.clock.now()).catch((err) =>
         svc.logger.error({ err }, 'brute-force monitor: purging old counters failed'),
       );
-    await purgeBfm();
-    const bfmPurger = setInterval(purgeBfm, 3_600_000);
+      const days = config.credentialHistoryDays;
+      if (days > 0)
+        await purgeHistory(svc.db, svc.clock.now() - days * 86_400_000).catch((err) =>
+          svc.logger.error({ err }, 'purging old credential history failed'),
+        );
+    };
+    await housekeeping();
+    const bfmPurger = setInterval(() => void housekeeping(), 3_600_000);
     bfmPurger.unref();
     let closing: Promise<void> | undefined;
     const close = () => {

@@ -126,5 +126,28 @@ export async function credentialHistory(
     .execute();
 }
 
+/** Rows deleted per statement by purgeHistory: each statement holds the database only briefly. */
+const PURGE_CHUNK = 5_000;
+
+/**
+ * Deletes credential history written before `before` (ms), a chunk per statement with a turn of the
+ * event loop between chunks, so a large backlog never holds the database for long. Returns how many went.
+ */
+export async function purgeHistory(db: Executor, before: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await db
+      .deleteFrom('login_key_history')
+      .where('id', 'in', (eb) =>
+        eb.selectFrom('login_key_history').select('id').where('at', '<', before).limit(PURGE_CHUNK),
+      )
+      .executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < PURGE_CHUNK) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** One row of a credential's history as credentialHistory reads it. */
 export type HistoryEntry = Awaited<ReturnType<typeof credentialHistory>>[number];

@@ -33,6 +33,7 @@ export interface Config {
   sessionIdleSeconds: number;
   sessionAbsoluteSeconds: number;
   apiTokenPurgeDays: number;
+  credentialHistoryDays: number;
   loginRedirectOrigins: string[];
   passwordHashMemoryKiB: number;
   passwordHashTimeCost: number;
@@ -258,6 +259,15 @@ export const SETTINGS: readonly Setting[] = [
     min: 0,
     max: 36500,
     doc: 'Remove cPanel and WHM API tokens this many days after they expired; 0 keeps them listed (as expired) until revoked, as cPanel does',
+  },
+  {
+    key: 'credentialHistoryDays',
+    kind: 'int',
+    env: 'HOSTDECK_CREDENTIAL_HISTORY_DAYS',
+    default: () => 90,
+    min: 0,
+    max: 36500,
+    doc: 'Delete the use history of login keys and API tokens (CMD_API_LOGIN_KEYS action=history, Tokens::history) older than this many days, checked hourly; 0 keeps it for good',
   },
   {
     key: 'loginRedirectOrigins',
@@ -514,6 +524,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const flags = sources.flags ?? {};
   const env = sources.env ?? process.env;
   const problems: string[] = [];
+  // Defaults may depend on the data directory; its own default does not.
+  let dataDirRaw = '';
   const pick = (s: Setting, file: Record<string, unknown>): unknown => {
     if (flags[s.key] !== undefined) return convert(s, flags[s.key], s.flag ?? 'flag', problems);
     const e = env[s.env];
@@ -522,7 +534,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     return convert(s, s.default(dataDirRaw), 'default', problems);
   };
   const dataSetting = SETTINGS[0] as Setting;
-  const dataDirRaw = resolve(String(pick(dataSetting, {}) ?? './data'));
+  dataDirRaw = resolve(String(pick(dataSetting, {}) ?? './data'));
   let file: Record<string, unknown> = {};
   const filePath = join(dataDirRaw, 'hostdeck.json');
   if (existsSync(filePath)) {

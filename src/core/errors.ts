@@ -35,6 +35,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, text: 'Request too large' },
   FEATURE_DISABLED: { status: 403, text: 'That feature is disabled for this account' },
   NOT_IMPLEMENTED: { status: 501, text: 'Not implemented yet' },
+  CLUSTER_UNREACHABLE: { status: 502, text: 'A server of the DNS cluster could not be asked' },
   INTERNAL: { status: 500, text: 'Internal error' },
 } as const satisfies Record<string, { status: number; text: string }>;
 

@@ -452,6 +452,7 @@ describe(`DNS cluster master → slave on loopback (${TEST_DB})`, () => {
         FRED,
       );
       expect(r.pairs.error).toBe('1');
+      expect(r.pairs.text).toBe('A server of the DNS cluster could not be asked');
       expect(r.pairs.details).toMatch(
         new RegExp(
           `^Domain Check could not ask http://127\\.0\\.0\\.1:${slave.port} whether unasked\\.example\\.com exists there \\(.*ECONNREFUSED.*\\); refused, since clusterCheckUnreachable is REFUSE$`,

@@ -349,7 +349,7 @@ function decide(
   }
   const first = failed[0] as { remote: string; error: string };
   fail(
-    code,
+    'CLUSTER_UNREACHABLE',
     `${check} could not ask ${first.remote} whether ${what} exists there (${first.error}); refused, since clusterCheckUnreachable is REFUSE`,
   );
 }

@@ -58,8 +58,10 @@ describe('token logins and the authentication cache', () => {
       for (let i = 0; i < 5; i++) expect(await list(t)).toBe(200);
     });
     expect(lookups).toBe(TEST_DB === 'sqlite' ? 0 : 5);
-    // A wrong token for the same account is never served from what the right one left behind.
+    // A wrong token for the same account is never served from what the right one left behind, nor is a
+    // password login whose username spells the token scheme.
     expect(await list('ABCDEFGHIJKLMNOPQRSTUVWXYZ012345')).toBe(401);
+    expect((await s.cp(LIST, { auth: `cpanel fred:${t}` })).status).toBe(401);
   });
 
   it('a revoked token, a suspended owner and a switched-off apitokens feature refuse the next request', async () => {

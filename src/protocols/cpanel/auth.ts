@@ -265,7 +265,8 @@ async function tokenLogin(
   const generation = logins.generation(db);
   const remembered =
     generation !== undefined && pair && plausible
-      ? logins.digest({ username: `${kind} ${user}`, secret: pair.secret, ip })
+      ? // A colon keeps these apart from every password login, whose username (Basic) never holds one.
+        logins.digest({ username: `${kind}:${user}`, secret: pair.secret, ip })
       : undefined;
   if (remembered !== undefined && generation !== undefined) {
     const actor = logins.admit(remembered, generation, clock.now());

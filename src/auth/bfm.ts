@@ -282,34 +282,39 @@ export async function confirmFailure(
  * failures started stays.
  */
 export async function release(db: Executor, ticket: BfmTicket, now: number): Promise<void> {
-  if (ticket.ip) {
-    // A row holding only this attempt goes away, so good logins leave no trace; otherwise one place is
-    // handed back. Both are guarded by the window, so a refund never lands in a later one.
-    const gone = await db
-      .deleteFrom('bfm_entries')
-      .where('kind', '=', 'ip')
-      .where('key', '=', ticket.ip.key)
-      .where('window_start', '=', ticket.ip.windowStart)
-      .where('failures', '<=', 1)
-      .where('blocked_until', '<=', now)
-      .executeTakeFirst();
-    if (Number(gone.numDeletedRows) === 0)
-      await db
-        .updateTable('bfm_entries')
-        .set((eb) => ({ failures: eb('failures', '-', 1) }))
+  // Its two or three statements are one change: together, or (SQLite) with one commit instead of three.
+  const settle = async (x: Executor) => {
+    if (ticket.ip) {
+      // A row holding only this attempt goes away, so good logins leave no trace; otherwise one place is
+      // handed back. Both are guarded by the window, so a refund never lands in a later one.
+      const gone = await x
+        .deleteFrom('bfm_entries')
         .where('kind', '=', 'ip')
         .where('key', '=', ticket.ip.key)
         .where('window_start', '=', ticket.ip.windowStart)
-        .where('failures', '>', 0)
+        .where('failures', '<=', 1)
+        .where('blocked_until', '<=', now)
+        .executeTakeFirst();
+      if (Number(gone.numDeletedRows) === 0)
+        await x
+          .updateTable('bfm_entries')
+          .set((eb) => ({ failures: eb('failures', '-', 1) }))
+          .where('kind', '=', 'ip')
+          .where('key', '=', ticket.ip.key)
+          .where('window_start', '=', ticket.ip.windowStart)
+          .where('failures', '>', 0)
+          .execute();
+    }
+    if (ticket.account)
+      await x
+        .deleteFrom('bfm_entries')
+        .where('kind', '=', 'account')
+        .where('key', '=', ticket.account)
+        .where('blocked_until', '<=', now)
         .execute();
-  }
-  if (ticket.account)
-    await db
-      .deleteFrom('bfm_entries')
-      .where('kind', '=', 'account')
-      .where('key', '=', ticket.account)
-      .where('blocked_until', '<=', now)
-      .execute();
+  };
+  if (db.isTransaction) await settle(db);
+  else await db.transaction().execute(settle);
 }
 
 /**

@@ -151,8 +151,11 @@ export function validateDomain(raw: string): string {
   const known = validDomains.get(raw);
   if (known !== undefined) return known;
   const ascii = checkDomain(raw);
-  if (validDomains.size >= 10_000) validDomains.clear();
-  validDomains.set(raw, ascii);
+  // Only names as long as a domain can be: padding around a valid name must not fill the memo.
+  if (raw.length <= 255) {
+    if (validDomains.size >= 10_000) validDomains.clear();
+    validDomains.set(raw, ascii);
+  }
   return ascii;
 }
 

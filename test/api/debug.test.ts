@@ -1,18 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApps } from '../../src/app.js';
-import { TEST_HASHER } from '../../src/auth/passwords.js';
-import { loadConfig } from '../../src/config/config.js';
-import { SCHEMA_LOCK } from '../../src/db/connect.js';
-import { createServices } from '../../src/services.js';
-import { initialize } from '../../src/setup.js';
 import { type Answer, type CallOptions, rawCall } from '../helpers/server.js';
-import { ADMIN_PASSWORD, TEST_DB, TEST_PG_URL } from '../helpers/services.js';
+import { ADMIN_PASSWORD, createTestEnv } from '../helpers/services.js';
 
 /** A DA listener whose logger writes to memory, so a test can read exactly what debug mode printed. */
 interface DebugServer {
@@ -27,31 +17,11 @@ interface DebugServer {
 
 const ADMIN = `admin:${ADMIN_PASSWORD}`;
 
-/**
- * Same as test/helpers/services.ts's createTestEnv (fresh data directory, fresh database or PostgreSQL
- * schema, every migration, the admin account, a fast hasher), but with the logger in memory at `debug`.
- */
+/** A DA listener on a fresh installation (createTestEnv) whose log lines are kept in memory. */
 async function startDebugServer(settings: Record<string, unknown>): Promise<DebugServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-debug-'));
-  const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const config = loadConfig({
-    env: {
-      HOSTDECK_DATA_DIR: dataDir,
-      DATABASE_URL: TEST_DB === 'postgres' ? TEST_PG_URL : `sqlite:${join(dataDir, 'hostdeck.sqlite')}`,
-      HOSTDECK_HOSTNAME: 'panel.example.net',
-      HOSTDECK_SQLITE_SYNCHRONOUS: 'NORMAL',
-    },
-    flags: settings,
-  });
   const lines: string[] = [];
-  const services = await createServices(config, {
-    hasher: TEST_HASHER,
-    // pino writes each line synchronously to an object with write(); nothing is buffered or lost.
-    logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
-    ...(TEST_DB === 'postgres' ? { pgSchema: schema } : {}),
-  });
-  await initialize(services, ADMIN_PASSWORD);
-  const app = buildApps(services, null).da;
+  const env = await createTestEnv({ settings, logLines: lines });
+  const app = buildApps(env.services, null).da;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
@@ -63,16 +33,7 @@ async function startDebugServer(settings: Record<string, unknown>): Promise<Debu
     call: (path, o) => rawCall(port, path, o),
     async close() {
       await app.close();
-      await services.close();
-      if (TEST_DB === 'postgres') {
-        const c = new pg.Client({ connectionString: TEST_PG_URL });
-        await c.connect();
-        await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
-        await c.query(`drop schema if exists ${schema} cascade`);
-        await c.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK]);
-        await c.end();
-      }
-      rmSync(dataDir, { recursive: true, force: true });
+      await env.close();
     },
   };
 }

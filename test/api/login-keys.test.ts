@@ -1,23 +1,8 @@
-/**
- * DirectAdmin login keys through CMD_API_LOGIN_KEYS and CMD_API_SHOW_MESSAGES (spec directadmin-api.md
- * §3, security.md §3.1 and §6 A–B): every parameter of the create/modify/rotate form, every rule a key is
- * held to when used, and what a refused key may tell (nothing: the answer of a bad password).
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pg from 'pg';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApps } from '../../src/app.js';
 import { looksLikeGeneratedKey } from '../../src/auth/key-format.js';
-import { TEST_HASHER } from '../../src/auth/passwords.js';
-import { loadConfig } from '../../src/config/config.js';
-import { ManualClock } from '../../src/core/clock.js';
+import type { ManualClock } from '../../src/core/clock.js';
 import { ERRORS } from '../../src/core/errors.js';
-import { SCHEMA_LOCK } from '../../src/db/connect.js';
-import { createServices, type Services } from '../../src/services.js';
-import { initialize } from '../../src/setup.js';
 import { callFrom, expiryParams, GHOST, savePackage, WRONG_KEY } from '../helpers/da-expectations.js';
 import {
   type Answer,
@@ -28,7 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
-import { ADMIN_PASSWORD, TEST_DB, TEST_PG_URL } from '../helpers/services.js';
+import { ADMIN_PASSWORD, createTestEnv } from '../helpers/services.js';
 
 type Params = Record<string, string>;
 
@@ -1373,49 +1358,22 @@ describe('login keys', () => {
 
 /** A DA listener whose logger writes to memory, with a manual clock (as test/api/debug.test.ts does). */
 async function startLogged(settings: Record<string, unknown>) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-keys-'));
-  const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const config = loadConfig({
-    env: {
-      HOSTDECK_DATA_DIR: dataDir,
-      DATABASE_URL: TEST_DB === 'postgres' ? TEST_PG_URL : `sqlite:${join(dataDir, 'hostdeck.sqlite')}`,
-      HOSTDECK_HOSTNAME: 'panel.example.net',
-      HOSTDECK_SQLITE_SYNCHRONOUS: 'NORMAL',
-    },
-    flags: settings,
-  });
   const lines: string[] = [];
-  const clock = new ManualClock(Date.UTC(2026, 10, 25, 12));
-  const services: Services = await createServices(config, {
-    hasher: TEST_HASHER,
-    logger: pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) }),
-    clock,
-    ...(TEST_DB === 'postgres' ? { pgSchema: schema } : {}),
-  });
-  await initialize(services, ADMIN_PASSWORD);
-  const app = buildApps(services, null).da;
+  const env = await createTestEnv({ settings, manualClock: true, logLines: lines });
+  const app = buildApps(env.services, null).da;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     port,
-    clock,
-    services,
+    clock: env.clock as ManualClock,
+    services: env.services,
     lines,
     authLines: () =>
       lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.debug === 'auth'),
     async close() {
       await app.close();
-      await services.close();
-      if (TEST_DB === 'postgres') {
-        const c = new pg.Client({ connectionString: TEST_PG_URL });
-        await c.connect();
-        await c.query('select pg_advisory_lock($1)', [SCHEMA_LOCK]);
-        await c.query(`drop schema if exists ${schema} cascade`);
-        await c.query('select pg_advisory_unlock($1)', [SCHEMA_LOCK]);
-        await c.end();
-      }
-      rmSync(dataDir, { recursive: true, force: true });
+      await env.close();
     },
   };
 }

@@ -31,6 +31,11 @@ export interface TestEnvOptions {
   manualClock?: boolean;
   /** Skip creating the admin account. */
   empty?: boolean;
+  /**
+   * Log at `debug` into this array, one JSON line per entry, so a test can read exactly what was logged
+   * (pino writes each line synchronously to an object with write(); nothing is buffered or lost).
+   */
+  logLines?: string[];
 }
 
 /**
@@ -51,7 +56,9 @@ export async function createTestEnv(opts: TestEnvOptions = {}): Promise<TestEnv>
   const clock = opts.manualClock ? new ManualClock(Date.UTC(2026, 10, 25, 12)) : undefined;
   const services = await createServices(config, {
     hasher: TEST_HASHER,
-    logger: pino({ level: process.env.HOSTDECK_TEST_LOG ? 'debug' : 'silent' }),
+    logger: opts.logLines
+      ? pino({ level: 'debug' }, { write: (line: string) => void opts.logLines?.push(line) })
+      : pino({ level: process.env.HOSTDECK_TEST_LOG ? 'debug' : 'silent' }),
     ...(clock ? { clock } : {}),
     ...(TEST_DB === 'postgres' ? { pgSchema: schema } : {}),
   });

@@ -202,7 +202,8 @@ describe(`max_uses under ${CONCURRENCY} concurrent requests, one process (${TEST
         .execute();
       return 'ok';
     });
-    await racy.listen({ host: '127.0.0.1', port: 0 });
+    // A thousand connections are opened at once: room for all of them in the accept queue.
+    await racy.listen({ host: '127.0.0.1', port: 0, backlog: 2048 });
     const addr = racy.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     const admitted: number[] = [];

@@ -89,9 +89,11 @@ export function send(agent: Agent | false, port: number, shot: Shot): Promise<Hi
  * request and its requests reach the server together rather than one TCP handshake at a time.
  */
 export async function warm(agent: Agent, ports: number[], n: number): Promise<void> {
-  await Promise.all(
-    ports.flatMap((port) => Array.from({ length: n }, () => send(agent, port, { path: '/' }))),
-  );
+  // Only opens sockets: a connection the loaded machine reset while a thousand were being opened at
+  // once is opened again (once); the burst itself never retries.
+  const open = (port: number) =>
+    send(agent, port, { path: '/' }).catch(() => send(agent, port, { path: '/' }));
+  await Promise.all(ports.flatMap((port) => Array.from({ length: n }, () => open(port))));
 }
 
 /**

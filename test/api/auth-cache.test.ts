@@ -16,7 +16,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
-import { TEST_DB } from '../helpers/services.js';
+import { lookupsDuring, TEST_DB } from '../helpers/services.js';
 
 const FRED = authOf('fred');
 const FRED_PW = 'fred-Pass-123';
@@ -61,23 +61,6 @@ const malformed = (s: TestServer) =>
 
 function ok(a: Answer): boolean {
   return a.status === 200 && a.pairs.error !== '1';
-}
-
-/** How many key lookups (keyed digests of a presented secret) `work` caused. */
-async function lookupsDuring(s: TestServer, work: () => Promise<unknown>): Promise<number> {
-  const services = s.services as { keyDigest: (v: string) => string };
-  const real = services.keyDigest;
-  let n = 0;
-  services.keyDigest = (v) => {
-    n++;
-    return real(v);
-  };
-  try {
-    await work();
-  } finally {
-    services.keyDigest = real;
-  }
-  return n;
 }
 
 describe('authentication cache', () => {

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ManualClock } from '../../src/core/clock.js';
-import { TEST_DB } from '../helpers/services.js';
+import { lookupsDuring, TEST_DB } from '../helpers/services.js';
 import {
   type CpanelServer,
   makeToken,
@@ -31,30 +31,13 @@ afterEach(async () => {
   await s.close();
 });
 
-/** How many token digests (lookups by value) the work made. */
-async function lookupsDuring(work: () => Promise<unknown>): Promise<number> {
-  const services = s.services as { keyDigest: (v: string) => string };
-  const real = services.keyDigest;
-  let n = 0;
-  services.keyDigest = (v) => {
-    n++;
-    return real(v);
-  };
-  try {
-    await work();
-  } finally {
-    services.keyDigest = real;
-  }
-  return n;
-}
-
 const list = async (token: string) => (await s.cp(LIST, { headers: tokenAuth('fred', token) })).status;
 
 describe('token logins and the authentication cache', () => {
   it('serves a repeated token request without looking the token up again (SQLite), never on PostgreSQL', async () => {
     const t = await makeToken(s, 'fred', 'cached');
     expect(await list(t)).toBe(200);
-    const lookups = await lookupsDuring(async () => {
+    const lookups = await lookupsDuring(s, async () => {
       for (let i = 0; i < 5; i++) expect(await list(t)).toBe(200);
     });
     expect(lookups).toBe(TEST_DB === 'sqlite' ? 0 : 5);

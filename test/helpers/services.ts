@@ -96,3 +96,23 @@ export async function snapshot(services: Services): Promise<string> {
       .execute();
   return JSON.stringify(out);
 }
+
+/** How many lookups of a presented key or token (keyed digests of its value) `work` caused. */
+export async function lookupsDuring(
+  env: { services: Services },
+  work: () => Promise<unknown>,
+): Promise<number> {
+  const services = env.services as { keyDigest: (v: string) => string };
+  const real = services.keyDigest;
+  let n = 0;
+  services.keyDigest = (v) => {
+    n++;
+    return real(v);
+  };
+  try {
+    await work();
+  } finally {
+    services.keyDigest = real;
+  }
+  return n;
+}

@@ -72,6 +72,14 @@ export const domainCommands = [
     run: ({ services, actor }, i) => svc.domainDetails(services, actor, i.domain),
   }),
   defineCommand({
+    id: 'domain.tree',
+    level: 'user',
+    summary: 'List your domains with their subdomains and pointers',
+    mutates: false,
+    input: z.object({}),
+    run: ({ services, actor }) => svc.domainTree(services, actor),
+  }),
+  defineCommand({
     id: 'domain.subdomain.list',
     level: 'user',
     summary: 'List the subdomains of a domain',

@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql } from 'kysely';
-import type { DomainPointerRow, Executor, SubdomainRow } from '../../db/database.js';
+import type { DomainPointerRow, DomainRow, Executor, SubdomainRow } from '../../db/database.js';
 import { hotQuery } from '../../db/hot-query.js';
 
 // The reads every listing of an account's domains makes (cPanel's DomainInfo::list_domains, DA's
@@ -24,8 +24,15 @@ export async function domainByName(db: Executor, name: string) {
   return (await byName(db, name))[0];
 }
 
-export function domainsOfAccount(db: Executor, accountId: string) {
-  return db.selectFrom('domains').selectAll().where('account_id', '=', accountId).orderBy('name').execute();
+const byAccount = hotQuery(
+  (db: Executor, accountId: string) =>
+    db.selectFrom('domains').selectAll().where('account_id', '=', accountId).orderBy('name'),
+  { memo: true },
+);
+
+/** The account's domain rows by name (memoised like the other listing reads: never change them). */
+export function domainsOfAccount(db: Executor, accountId: string): Promise<readonly DomainRow[]> {
+  return byAccount(db, accountId);
 }
 
 export async function countOf(

@@ -1,6 +1,6 @@
 import { record } from '../../audit/audit.js';
 import type { Actor } from '../../auth/actor.js';
-import { assertDomainInScope, filterDomains } from '../../auth/scope.js';
+import { assertDomainInScope, domainInScope, filterDomains } from '../../auth/scope.js';
 import { fail } from '../../core/errors.js';
 import { newId } from '../../core/random.js';
 import { hasControlChars, printable, validateDomain } from '../../core/validation.js';
@@ -267,6 +267,33 @@ export async function domainDetails(
         .map((p) => p.name)
         .join('|'),
     };
+  }
+  return out;
+}
+
+/** One of the account's domains with its subdomains (labels) and pointers (name → `alias` or `pointer`). */
+export interface DomainBranch {
+  domain: string;
+  subdomains: string[];
+  pointers: Record<string, string>;
+}
+
+/**
+ * Every domain of the account the credential's scope covers, by name, with its subdomains and pointers:
+ * what cPanel's domain listings show, read in one command rather than one per domain and list.
+ */
+export async function domainTree(services: Services, actor: Actor): Promise<DomainBranch[]> {
+  const db = services.db;
+  const out: DomainBranch[] = [];
+  for (const d of await repo.domainsOfAccount(db, actor.account.id)) {
+    if (!domainInScope(actor.credential.scope, d.name)) continue;
+    const pointers: Record<string, string> = {};
+    for (const p of await repo.pointersOf(db, d.id)) pointers[p.name] = p.alias ? 'alias' : 'pointer';
+    out.push({
+      domain: d.name,
+      subdomains: (await repo.subdomainsOf(db, d.id)).map((s) => s.label),
+      pointers,
+    });
   }
   return out;
 }

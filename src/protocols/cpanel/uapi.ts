@@ -3,6 +3,7 @@ import type { CommandCatalog, Level } from '../../auth/command-policy.js';
 import type { HistoryEntry } from '../../auth/key-usage.js';
 import { fail } from '../../core/errors.js';
 import type { ApiToken } from '../../db/database.js';
+import type { DomainBranch } from '../../modules/domains/domains.service.js';
 import { featureOn, limitValue, readSettings, SWITCH_FIELDS } from '../../modules/packages/limits.js';
 import { isLimited, type TokenCreated, tokenLists } from '../../modules/tokens/tokens.service.js';
 import type { Services } from '../../services.js';
@@ -189,28 +190,25 @@ async function getUserInformation(ctx: UapiContext): Promise<UapiResult> {
 }
 
 /**
- * Subdomains (as full names) and pointers of the given domains. cPanel's parked domains are
+ * Subdomains (as full names) and pointers of the account's domains. cPanel's parked domains are
  * DirectAdmin's domain pointers: another name for a domain's site.
  */
-async function subsAndParked(
-  ctx: UapiContext,
-  domains: string[],
-): Promise<{ subs: string[]; parked: string[] }> {
+function subsAndParked(tree: DomainBranch[]): { subs: string[]; parked: string[] } {
   const subs: string[] = [];
   const parked: string[] = [];
-  for (const domain of domains) {
-    for (const label of await exec<string[]>(ctx, 'domain.subdomain.list', { domain }))
-      subs.push(`${label}.${domain}`);
-    parked.push(...Object.keys(await exec<Record<string, string>>(ctx, 'domain.pointer.list', { domain })));
+  for (const b of tree) {
+    for (const label of b.subdomains) subs.push(`${label}.${b.domain}`);
+    parked.push(...Object.keys(b.pointers));
   }
   return { subs, parked };
 }
 
 async function listDomains(ctx: UapiContext): Promise<UapiResult> {
   // The main domain is a field of the account row the request already holds; only the lists are read.
-  const domains = await exec<string[]>(ctx, 'domain.list', {});
+  const tree = await exec<DomainBranch[]>(ctx, 'domain.tree', {});
+  const domains = tree.map((b) => b.domain);
   const { main, others } = mainAndOthers({ config: { domain: ctx.actor.account.domain }, domains });
-  const { subs, parked } = await subsAndParked(ctx, domains);
+  const { subs, parked } = subsAndParked(tree);
   return { data: { addon_domains: others, main_domain: main, parked_domains: parked, sub_domains: subs } };
 }
 
@@ -246,7 +244,7 @@ async function domainsData(ctx: UapiContext): Promise<UapiResult> {
   const owner = v.config.creator ?? '';
   const mainData = main ? { ...domainData(ctx, main, 'main_domain'), owner } : null;
   const addons = others.map((d) => ({ ...domainData(ctx, d, 'addon_domain'), owner }));
-  const { subs } = await subsAndParked(ctx, v.domains);
+  const { subs } = subsAndParked(await exec<DomainBranch[]>(ctx, 'domain.tree', {}));
   const subData = subs.map((d) => ({
     ...domainData(ctx, d, 'sub_domain'),
     documentroot: `${homeOf(ctx.actor.account.username)}/public_html/${d.split('.')[0]}`,
@@ -521,12 +519,12 @@ export const UAPI_FUNCTIONS: Record<string, UapiFunction> = {
     run: getUserInformation,
   },
   'DomainInfo::list_domains': {
-    uses: ['account.config.show', 'domain.list'],
+    uses: ['domain.tree'],
     mutates: false,
     run: listDomains,
   },
   'DomainInfo::domains_data': {
-    uses: ['account.config.show', 'domain.list'],
+    uses: ['account.config.show', 'domain.list', 'domain.tree'],
     mutates: false,
     run: domainsData,
   },

@@ -359,8 +359,8 @@ export async function spendUse(
   const use = GUARDED_USE[table];
   // On SQLite the write joins the next group commit (one fsync for every use in flight).
   const result = services.writeBatch
-    ? await services.writeBatch.submit((trx) => use(services.db, trx, key.id, now, ip))
-    : await use(services.db, services.db, key.id, now, ip);
+    ? await services.writeBatch.submit((trx) => use(trx, key.id, now, ip))
+    : await use(services.db, key.id, now, ip);
   const r = result.rows[0];
   // Remembered logins of this key or token judge its counters from here on (see auth-cache.ts).
   services.credentialCache.logins.noteUse(key.id, r ?? null);

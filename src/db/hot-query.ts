@@ -23,8 +23,14 @@ const MARKER_RE = /^\u0000hot-query-param-(\d+)\u0000$/;
  */
 const generations = new WeakMap<Executor, (channels: readonly string[]) => number>();
 
-/** Write counters by database handle, for writes compiled once (see hotWrite). */
-const counters = new WeakMap<Executor, WriteCounter>();
+/**
+ * Write counters, for writes compiled once (see hotWrite), by the database's dialect adapter: one per
+ * database handle, and shared by its transactions and savepoints, which the counter must see too.
+ */
+const counters = new WeakMap<object, WriteCounter>();
+
+/** What a database handle and all its transactions share: the key of everything compiled once for it. */
+const adapterOf = (db: Executor): object => db.getExecutor().adapter;
 
 /**
  * Registers the data generation of a database handle and the counter of its writes (SQLite only). The
@@ -36,7 +42,7 @@ export function registerGeneration(
   counter: WriteCounter,
 ): void {
   generations.set(db, generation);
-  counters.set(db, counter);
+  counters.set(adapterOf(db), counter);
 }
 
 /**
@@ -186,34 +192,90 @@ export interface HotQueryOptions {
 
 const MEMO_MAX = 10_000;
 
+interface Compiled<R> {
+  query: CompiledQuery<R>;
+  /** For each compiled parameter, the index of the caller's parameter it stands for (null: a constant). */
+  slots: (number | null)[];
+}
+
+interface StackNode<T> {
+  value?: T;
+  next: WeakMap<object, StackNode<T>>;
+}
+
+/**
+ * Where a compiled query of `db` is kept: under its dialect adapter and then each of its plugins in
+ * order. A database and its transactions share both, so a query compiled once serves them all; a handle
+ * with other plugins (which may rewrite queries as they compile, or watch them) gets its own.
+ */
+function stackNode<T>(root: WeakMap<object, StackNode<T>>, db: Executor): StackNode<T> {
+  const ex = db.getExecutor();
+  const child = (map: WeakMap<object, StackNode<T>>, key: object): StackNode<T> => {
+    let n = map.get(key);
+    if (!n) {
+      n = { next: new WeakMap() };
+      map.set(key, n);
+    }
+    return n;
+  };
+  let node = child(root, ex.adapter);
+  for (const plugin of ex.plugins) node = child(node.next, plugin);
+  return node;
+}
+
+/**
+ * Builds and compiles a query once per database (shared by its transactions), with placeholders where
+ * the caller's parameters go, and returns a runner that fills them in.
+ */
+function compileOnce<P extends unknown[], R>(build: (db: Executor, ...params: P) => Compilable<R>) {
+  const compiled = new WeakMap<object, StackNode<Compiled<R>>>();
+  return (db: Executor, arity: number): Compiled<R> => {
+    const node = stackNode(compiled, db);
+    let c = node.value;
+    if (!c) {
+      const query = build(db, ...(Array.from({ length: arity }, (_, i) => marker(i)) as P)).compile();
+      const slots = query.parameters.map((v) => {
+        const m = typeof v === 'string' ? MARKER_RE.exec(v) : null;
+        return m ? Number(m[1]) : null;
+      });
+      c = { query, slots };
+      node.value = c;
+    }
+    return c;
+  };
+}
+
+/** The compiled query with the caller's parameter values in their slots. */
+function withParams<R>(c: Compiled<R>, params: unknown[]): CompiledQuery<R> {
+  const parameters = c.query.parameters.map((v, i) => {
+    const slot = c.slots[i];
+    return slot === null || slot === undefined ? v : params[slot];
+  });
+  return { ...c.query, parameters };
+}
+
 /**
  * A query for the per-request hot path, built and compiled by Kysely once per database and then run with
- * new parameter values. Building and compiling a Kysely query costs several times more than running a
- * small indexed query, and every authenticated request runs a few of these. `build` must use each
- * parameter only as a value (never to choose the query's shape), which is what makes reuse correct.
- * Memoised queries serve repeated reads from memory until any write (here or in another process).
+ * new parameter values, on the database or on one of its transactions. Building and compiling a Kysely
+ * query costs several times more than running a small indexed query, and every authenticated request
+ * runs a few of these. `build` must use each parameter only as a value (never to choose the query's
+ * shape), which is what makes reuse correct. Memoised queries serve repeated reads from memory until any
+ * write (here or in another process); a read inside a transaction is never memoised.
  */
 export function hotQuery<P extends unknown[], R>(
   build: (db: Executor, ...params: P) => Compilable<R>,
   opts: HotQueryOptions = {},
 ) {
-  const compiled = new WeakMap<
-    Executor,
-    { query: CompiledQuery<R>; slots: (number | null)[]; channels: string[] }
-  >();
+  const compile = compileOnce(build);
+  const channelsOf = new WeakMap<Compiled<R>, string[]>();
   const memos = new WeakMap<Executor, { generation: number; rows: Map<string, R[]> }>();
   return async (db: Executor, ...params: P): Promise<R[]> => {
-    let c = compiled.get(db);
-    if (!c) {
-      const query = build(db, ...(params.map((_, i) => marker(i)) as P)).compile();
-      const slots = query.parameters.map((v) => {
-        const m = typeof v === 'string' ? MARKER_RE.exec(v) : null;
-        return m ? Number(m[1]) : null;
-      });
-      c = { query, slots, channels: readChannels(tablesOf(query.query)) };
-      compiled.set(db, c);
+    const c = compile(db, params.length);
+    let channels = channelsOf.get(c);
+    if (!channels) {
+      channels = readChannels(tablesOf(c.query.query));
+      channelsOf.set(c, channels);
     }
-    const { query, slots, channels } = c;
     const generation = opts.memo ? dataGeneration(db, channels) : undefined;
     let memo: { generation: number; rows: Map<string, R[]> } | undefined;
     let memoKey = '';
@@ -227,11 +289,7 @@ export function hotQuery<P extends unknown[], R>(
       const hit = memo.rows.get(memoKey);
       if (hit) return hit;
     }
-    const parameters = query.parameters.map((v, i) => {
-      const slot = slots[i];
-      return slot === null || slot === undefined ? v : params[slot];
-    });
-    const result = await db.executeQuery<R>({ ...query, parameters });
+    const result = await db.executeQuery<R>(withParams(c, params));
     // Stored only if nothing was written while the read ran.
     if (memo && generation !== undefined && dataGeneration(db, channels) === generation) {
       Object.freeze(result.rows);
@@ -242,36 +300,25 @@ export function hotQuery<P extends unknown[], R>(
 }
 
 /**
- * A write for the per-request hot path (a key's guarded use), built and compiled by Kysely once per
- * database like hotQuery, then run with new parameter values on the database or on one of its
- * transactions (a group commit). A precompiled query bypasses the write counter's plugin hook, so its
- * channels are counted here, before and after it runs, as the plugin counts other writes.
+ * A write for the per-request hot path (a key's guarded use, a DNS change's rows), built and compiled by
+ * Kysely once per database like hotQuery, then run with new parameter values on the database or on one
+ * of its transactions (a group commit). A precompiled query bypasses the write counter's plugin hook, so
+ * its channels are counted here, before and after it runs, as the plugin counts other writes.
  */
 export function hotWrite<P extends unknown[], R>(build: (db: Executor, ...params: P) => Compilable<R>) {
-  const compiled = new WeakMap<
-    Executor,
-    { query: CompiledQuery<R>; slots: (number | null)[]; channels: readonly string[] | null }
-  >();
-  return async (db: Executor, on: Executor, ...params: P): Promise<QueryResult<R>> => {
-    let c = compiled.get(db);
-    if (!c) {
-      const query = build(db, ...(params.map((_, i) => marker(i)) as P)).compile();
-      const slots = query.parameters.map((v) => {
-        const m = typeof v === 'string' ? MARKER_RE.exec(v) : null;
-        return m ? Number(m[1]) : null;
-      });
-      c = { query, slots, channels: channelsWritten(query.query) };
-      compiled.set(db, c);
+  const compile = compileOnce(build);
+  const channelsOf = new WeakMap<Compiled<R>, readonly string[] | null>();
+  return async (db: Executor, ...params: P): Promise<QueryResult<R>> => {
+    const c = compile(db, params.length);
+    let channels = channelsOf.get(c);
+    if (channels === undefined) {
+      channels = channelsWritten(c.query.query);
+      channelsOf.set(c, channels);
     }
-    const { query, slots, channels } = c;
-    const parameters = query.parameters.map((v, i) => {
-      const slot = slots[i];
-      return slot === null || slot === undefined ? v : params[slot];
-    });
-    const counter = counters.get(db);
+    const counter = counters.get(adapterOf(db));
     counter?.countWrite(channels);
     try {
-      return await on.executeQuery<R>({ ...query, parameters });
+      return await db.executeQuery<R>(withParams(c, params));
     } finally {
       counter?.countWrite(channels);
     }

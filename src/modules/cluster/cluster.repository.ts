@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { ClusterRemoteRow, Executor } from '../../db/database.js';
+import { hotQuery } from '../../db/hot-query.js';
 
 export type ZoneAction = 'upsert' | 'delete';
 
@@ -72,13 +73,19 @@ export async function enqueue(
  * per remote and zone, written in the same transaction, is durable, coalesces bursts, and needs nothing
  * from the applier.
  */
+// Read by every zone change, in its transaction: compiled once.
+const dnsRemotes = hotQuery((db: Executor) =>
+  db.selectFrom('cluster_remotes').select('id').where('dns', '=', 1),
+);
+
 export async function queueZonePush(
   db: Executor,
   origin: string,
   action: ZoneAction,
   now: number,
 ): Promise<void> {
-  const remotes = await db.selectFrom('cluster_remotes').select('id').where('dns', '=', 1).execute();
+  const remotes = await dnsRemotes(db);
+  if (remotes.length === 0) return;
   await enqueue(
     db,
     remotes.map((r) => r.id),

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { DnsRecordRow, DnsZoneRow, Executor } from '../../db/database.js';
+import { hotQuery, hotWrite } from '../../db/hot-query.js';
 import { queueZonePush } from '../cluster/cluster.repository.js';
 import type { DnsRecord, RecordType, Zone } from './zone.types.js';
 
@@ -19,8 +20,54 @@ function toRecord(r: DnsRecordRow): StoredRecord {
   return { id: Number(r.id), name: r.name, type: r.type as RecordType, ttl: r.ttl, data };
 }
 
-export function findZone(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
-  return db.selectFrom('dns_zones').selectAll().where('origin', '=', origin).executeTakeFirst();
+// The statements of every record change (CMD_API_DNS_CONTROL, DNS::mass_edit_zone, …), compiled once:
+// building and compiling them with Kysely on every change cost more than running them.
+const zoneByOrigin = hotQuery((db: Executor, origin: string) =>
+  db.selectFrom('dns_zones').selectAll().where('origin', '=', origin),
+);
+const recordsAtName = hotQuery((db: Executor, zoneId: string, name: string) =>
+  db.selectFrom('dns_records').selectAll().where('zone_id', '=', zoneId).where('name', '=', name),
+);
+const recordsAtNameType = hotQuery((db: Executor, zoneId: string, name: string, type: string) =>
+  db
+    .selectFrom('dns_records')
+    .selectAll()
+    .where('zone_id', '=', zoneId)
+    .where('name', '=', name)
+    .where('type', '=', type),
+);
+const recordCount = hotQuery((db: Executor, zoneId: string) =>
+  db
+    .selectFrom('dns_records')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('zone_id', '=', zoneId),
+);
+const insertRecord = hotWrite(
+  (db: Executor, zoneId: string, name: string, type: string, ttl: number | null, data: string) =>
+    db.insertInto('dns_records').values({ zone_id: zoneId, name, type, ttl, data }),
+);
+const serialBump = hotWrite((db: Executor, zoneId: string, dayBase: number, next: number, now: number) =>
+  db
+    .updateTable('dns_zones')
+    .set({
+      serial: sql<number>`case when serial >= ${dayBase} then serial + 1 else ${next} end`,
+      updated_at: now,
+    })
+    .where('id', '=', zoneId),
+);
+const insertOutbox = hotWrite((db: Executor, payload: string, now: number) =>
+  db
+    .insertInto('outbox')
+    .values({ topic: 'dns.zone', payload, created_at: now, attempts: 0, last_error: '' }),
+);
+
+export async function findZone(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
+  return (await zoneByOrigin(db, origin))[0];
+}
+
+/** How many records the zone holds. */
+export async function countRecords(db: Executor, zoneId: string): Promise<number> {
+  return Number((await recordCount(db, zoneId))[0]?.n ?? 0);
 }
 
 /** Every record of a zone in insertion order. */
@@ -41,15 +88,19 @@ export async function recordsAt(
   name: string,
   type?: string,
 ): Promise<StoredRecord[]> {
-  let q = db.selectFrom('dns_records').selectAll().where('zone_id', '=', zoneId).where('name', '=', name);
-  if (type) q = q.where('type', '=', type);
+  const rows = type ? await recordsAtNameType(db, zoneId, name, type) : await recordsAtName(db, zoneId, name);
   // Sorted here, not by ORDER BY id: with that clause SQLite walks the (zone_id, id) index over the
   // whole zone instead of seeking (zone_id, name), which costs O(zone size) on every add and delete.
-  return (await q.execute()).map(toRecord).sort((a, b) => a.id - b.id);
+  return rows.map(toRecord).sort((a, b) => a.id - b.id);
 }
 
 export async function insertRecords(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
   if (records.length === 0) return;
+  if (records.length === 1 && records[0]) {
+    const r = records[0];
+    await insertRecord(db, zoneId, r.name, r.type, r.ttl, JSON.stringify(r.data));
+    return;
+  }
   await db
     .insertInto('dns_records')
     .values(
@@ -100,14 +151,7 @@ export function lockZoneByOrigin(db: Executor, origin: string): Promise<DnsZoneR
 
 /** Moves the serial to the next `YYYYMMDDnn` (see records.nextSerial), in one statement on the row. */
 export async function bumpSerial(db: Executor, zoneId: string, dayBase: number, now: number): Promise<void> {
-  await db
-    .updateTable('dns_zones')
-    .set({
-      serial: sql<number>`case when serial >= ${dayBase} then serial + 1 else ${dayBase + 1} end`,
-      updated_at: now,
-    })
-    .where('id', '=', zoneId)
-    .execute();
+  await serialBump(db, zoneId, dayBase, dayBase + 1, now);
 }
 
 /** Deletes zones with their records. */
@@ -131,16 +175,7 @@ export async function queueZone(
   push = true,
 ): Promise<void> {
   if (push) await queueZonePush(db, origin, action, now);
-  await db
-    .insertInto('outbox')
-    .values({
-      topic: 'dns.zone',
-      payload: JSON.stringify({ origin, action }),
-      created_at: now,
-      attempts: 0,
-      last_error: '',
-    })
-    .execute();
+  await insertOutbox(db, JSON.stringify({ origin, action }), now);
 }
 
 /** A zone row and its stored records in the shape the renderer takes (record ids dropped). */

@@ -8,7 +8,7 @@ import { printable, validateDomain } from '../../core/validation.js';
 import type { Account, DnsZoneRow, Executor } from '../../db/database.js';
 import type { Services } from '../../services.js';
 import { holderOf, lockNameClaims } from '../domains/domains.repository.js';
-import { featureOn, readSettings } from '../packages/limits.js';
+import { featureOn, settingsView } from '../packages/limits.js';
 import * as repo from './dns.repository.js';
 import {
   conflictProblem,
@@ -202,7 +202,7 @@ export function authorizeChange(actor: Actor, domain: string, ops: RecordOp[]): 
 /** Refuses an account whose package has DNS control switched off (admins acting as such excepted). */
 function checkDnsFeature(actor: Actor, access: ZoneAccess): void {
   if (access !== 'owner') return;
-  const s = readSettings(actor.account.settings);
+  const s = settingsView(actor.account.settings);
   if (s.dnscontrol !== undefined && !featureOn(s, 'dnscontrol'))
     fail('FEATURE_DISABLED', 'DNS control is not enabled for this account');
 }
@@ -374,12 +374,8 @@ export async function changeRecords(
     }
     if (removedIds.size === 0 && added === 0) return { added: 0, deleted: 0, serial: current };
     if (added > 0) {
-      const count = await trx
-        .selectFrom('dns_records')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('zone_id', '=', zone.id)
-        .executeTakeFirstOrThrow();
-      if (Number(count.n) - removedIds.size + pending.length > MAX_RECORDS_PER_ZONE)
+      const count = await repo.countRecords(trx, zone.id);
+      if (count - removedIds.size + pending.length > MAX_RECORDS_PER_ZONE)
         fail('LIMIT_EXCEEDED', `A zone may hold at most ${MAX_RECORDS_PER_ZONE} records`);
     }
     await repo.deleteRecords(trx, zone.id, [...removedIds]);

@@ -214,3 +214,20 @@ export function readSettings(json: string): Settings {
   }
   return {};
 }
+
+const sharedSettings = new Map<string, Readonly<Settings>>();
+
+/**
+ * readSettings for readers that only look: the parsed settings of a text, frozen and shared between
+ * every caller with the same text (an account's settings are read on every request that checks a
+ * feature switch, and change only with a new text).
+ */
+export function settingsView(json: string): Readonly<Settings> {
+  let s = sharedSettings.get(json);
+  if (!s) {
+    s = Object.freeze(readSettings(json));
+    if (sharedSettings.size >= 1000) sharedSettings.clear();
+    sharedSettings.set(json, s);
+  }
+  return s;
+}

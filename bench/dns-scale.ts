@@ -153,6 +153,10 @@ try {
       )
       .all(perZone) as { id: string; n: number }[];
     for (const z of made) fill(z.id, z.n);
+    // Each zone's record count, as the DNS service keeps it.
+    db.exec(
+      'update dns_zones set record_count = (select count(*) from dns_records r where r.zone_id = dns_zones.id)',
+    );
   })();
   const count = (sqlText: string) => Number((db.prepare(sqlText).get() as { n: number }).n);
   const zones = count('select count(*) as n from dns_zones');

@@ -91,6 +91,8 @@ export interface DnsZonesTable {
   minimum: number;
   created_at: number;
   updated_at: number;
+  /** How many records the zone holds (kept by dns.repository's record writes). */
+  record_count: Generated<number>;
 }
 
 export interface DnsRecordsTable {

@@ -1,3 +1,4 @@
+import { CompiledQuery } from 'kysely';
 import type { Db, Executor } from './database.js';
 
 interface Item {
@@ -6,6 +7,17 @@ interface Item {
   reject: (e: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * How a batch is made durable without waiting for the disk on the event loop: the batch commits with
+ * SQLite's `synchronous=NORMAL` (in WAL mode the commit is written to the WAL but not synced) and its
+ * callers are answered once `flush` has synced the WAL, which is all `synchronous=FULL` adds to a
+ * COMMIT. SQLite changes the safety level only outside a transaction, so it is lowered before BEGIN and
+ * raised again after COMMIT on the batch's own connection: no other statement commits in between.
+ */
+export type Flush = () => Promise<void>;
+
 export interface WriteBatcherOptions {
   /**
    * Run each item inside its own SAVEPOINT, rolled back when the item throws. Needed when an item runs
@@ -13,37 +25,57 @@ export interface WriteBatcherOptions {
    * leaves nothing of itself in the batch; a single guarded statement (a key use) does not need it.
    */
   savepoints?: boolean;
+  /**
+   * For a database at synchronous=FULL: resolves once everything committed before the call is on disk.
+   * The batch then commits without syncing and is answered after this (see Flush); without it, COMMIT
+   * itself syncs and blocks the event loop meanwhile.
+   */
+  flush?: Flush;
 }
+
+const RELAX = CompiledQuery.raw('pragma synchronous = NORMAL');
+const RESTORE = CompiledQuery.raw('pragma synchronous = FULL');
+const BEGIN = CompiledQuery.raw('begin');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
+const SAVEPOINT = CompiledQuery.raw('savepoint "item"');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to savepoint "item"');
+const RELEASE = CompiledQuery.raw('release savepoint "item"');
 
 /**
  * Group commit on SQLite. With synchronous=FULL every commit waits for an fsync, so one transaction per
  * request caps writes at a few hundred a second and queues every writer behind the disk. Writes
  * submitted while a batch commits are run one after another in the next transaction, each deciding
  * alone and exactly on what the items before it wrote, and each caller is answered only once its batch
- * is durable (a failed COMMIT rejects every item of the batch).
+ * is durable (a failed COMMIT or sync rejects every item of the batch).
  *
- * Nothing else can run statements in the middle of a batch: Kysely's SQLite driver hands its single
- * connection to one transaction at a time, so every other query (another request, another batcher)
- * waits until the COMMIT. For the same reason an item must use only the `trx` it is given; a query on
- * the database handle inside an item would wait for the batch and never run.
+ * A batch holds the database's single connection from BEGIN to COMMIT, so nothing else runs statements
+ * in the middle of it: every other query (another request, another batcher) waits until the COMMIT. For
+ * the same reason an item must use only the `trx` it is given; a query on the database handle inside an
+ * item would wait for the batch and never run. With `flush`, the sync of one batch runs while the
+ * next batch is already being written.
  *
- * Without savepoints a failing item relies on SQLite keeping the transaction open after a failed
- * statement, which is right only for items of one statement. Not used on PostgreSQL, which commits
- * concurrent transactions in parallel and groups their flushes itself.
+ * The transaction statements go to the connection as compiled SQL, so the write counter (hot-query.ts)
+ * does not take them for writes of unknown reach. Without savepoints a failing item relies on SQLite
+ * keeping the transaction open after a failed statement, which is right only for items of one
+ * statement. Not used on PostgreSQL, which commits concurrent transactions in parallel and groups their
+ * flushes itself.
  */
 export class WriteBatcher {
   private queue: Item[] = [];
   private running = false;
   private readonly savepoints: boolean;
+  private readonly flush: Flush | undefined;
 
   constructor(
     private readonly db: Db,
     opts: WriteBatcherOptions = {},
   ) {
     this.savepoints = opts.savepoints ?? false;
+    this.flush = opts.flush;
   }
 
-  /** Runs `run` inside the next batch's transaction and answers with its result once committed. */
+  /** Runs `run` inside the next batch's transaction and answers with its result once durable. */
   submit<T>(run: (trx: Executor) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
@@ -58,42 +90,55 @@ export class WriteBatcher {
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
-      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+      let outcomes: Outcome[];
       try {
-        const trx = await this.db.startTransaction().execute();
-        try {
-          for (const item of batch) {
-            if (!this.savepoints) {
-              try {
-                outcomes.push({ ok: true, value: await item.run(trx) });
-              } catch (error) {
-                outcomes.push({ ok: false, error });
-              }
-              continue;
-            }
-            const sp = await trx.savepoint('item').execute();
-            try {
-              outcomes.push({ ok: true, value: await item.run(sp) });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-              await sp.rollbackToSavepoint('item').execute();
-            }
-            await sp.releaseSavepoint('item').execute();
-          }
-          await trx.commit().execute();
-        } catch (error) {
-          await trx.rollback().execute();
-          throw error;
-        }
+        outcomes = await this.db.connection().execute((conn) => this.write(conn, batch));
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+        continue;
+      }
+      const settle = () =>
         batch.forEach((item, i) => {
           const o = outcomes[i];
           if (o?.ok) item.resolve(o.value);
           else item.reject(o ? o.error : new Error('write batch item did not run'));
         });
-      } catch (error) {
-        for (const item of batch) item.reject(error);
-      }
+      if (!this.flush) settle();
+      // Answered once synced; the next batch is written meanwhile.
+      else
+        this.flush().then(settle, (error: unknown) => {
+          for (const item of batch) item.reject(error);
+        });
     }
     this.running = false;
+  }
+
+  /** One batch's transaction on the held connection; the items' outcomes once COMMIT has run. */
+  private async write(conn: Db, batch: Item[]): Promise<Outcome[]> {
+    const relaxed = this.flush !== undefined;
+    if (relaxed) await conn.executeQuery(RELAX);
+    try {
+      await conn.executeQuery(BEGIN);
+      const outcomes: Outcome[] = [];
+      try {
+        for (const item of batch) {
+          if (this.savepoints) await conn.executeQuery(SAVEPOINT);
+          try {
+            outcomes.push({ ok: true, value: await item.run(conn) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+            if (this.savepoints) await conn.executeQuery(ROLLBACK_TO);
+          }
+          if (this.savepoints) await conn.executeQuery(RELEASE);
+        }
+        await conn.executeQuery(COMMIT);
+      } catch (error) {
+        await conn.executeQuery(ROLLBACK).catch(() => undefined);
+        throw error;
+      }
+      return outcomes;
+    } finally {
+      if (relaxed) await conn.executeQuery(RESTORE);
+    }
   }
 }

@@ -9,6 +9,7 @@ import * as mMultiServer from './2026_11_26_030000_multi_server.js';
 import * as mOutboxPending from './2026_11_26_040000_outbox_pending.js';
 import * as mHistoryCount from './2026_11_26_050000_history_count.js';
 import * as mHistoryAt from './2026_11_26_060000_history_at.js';
+import * as mZoneRecordCount from './2026_11_26_070000_zone_record_count.js';
 
 /** Every migration in order. Listed statically so the built server needs no directory scan. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_040000_outbox_pending': mOutboxPending,
   '2026_11_26_050000_history_count': mHistoryCount,
   '2026_11_26_060000_history_at': mHistoryAt,
+  '2026_11_26_070000_zone_record_count': mZoneRecordCount,
 };

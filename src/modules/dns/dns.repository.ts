@@ -36,11 +36,11 @@ const recordsAtNameType = hotQuery((db: Executor, zoneId: string, name: string, 
     .where('name', '=', name)
     .where('type', '=', type),
 );
-const recordCount = hotQuery((db: Executor, zoneId: string) =>
+const moveCount = hotWrite((db: Executor, zoneId: string, delta: number) =>
   db
-    .selectFrom('dns_records')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('zone_id', '=', zoneId),
+    .updateTable('dns_zones')
+    .set((eb) => ({ record_count: eb('record_count', '+', delta) }))
+    .where('id', '=', zoneId),
 );
 const insertRecord = hotWrite(
   (db: Executor, zoneId: string, name: string, type: string, ttl: number | null, data: string) =>
@@ -63,11 +63,6 @@ const insertOutbox = hotWrite((db: Executor, payload: string, now: number) =>
 
 export async function findZone(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
   return (await zoneByOrigin(db, origin))[0];
-}
-
-/** How many records the zone holds. */
-export async function countRecords(db: Executor, zoneId: string): Promise<number> {
-  return Number((await recordCount(db, zoneId))[0]?.n ?? 0);
 }
 
 /** Every record of a zone in insertion order. */
@@ -94,8 +89,12 @@ export async function recordsAt(
   return rows.map(toRecord).sort((a, b) => a.id - b.id);
 }
 
+// Every write of a zone's records goes through the three functions below, which keep the zone's
+// record_count in the same transaction.
+
 export async function insertRecords(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
   if (records.length === 0) return;
+  await moveCount(db, zoneId, records.length);
   if (records.length === 1 && records[0]) {
     const r = records[0];
     await insertRecord(db, zoneId, r.name, r.type, r.ttl, JSON.stringify(r.data));
@@ -116,12 +115,22 @@ export async function insertRecords(db: Executor, zoneId: string, records: DnsRe
 }
 
 export async function deleteRecords(db: Executor, zoneId: string, ids: number[]): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500)
-    await db
+  let deleted = 0;
+  for (let i = 0; i < ids.length; i += 500) {
+    const r = await db
       .deleteFrom('dns_records')
       .where('zone_id', '=', zoneId)
       .where('id', 'in', ids.slice(i, i + 500))
-      .execute();
+      .executeTakeFirst();
+    deleted += Number(r.numDeletedRows);
+  }
+  if (deleted > 0) await moveCount(db, zoneId, -deleted);
+}
+
+/** Deletes every record of a zone (a zone replaced as a whole), leaving the zone. */
+export async function deleteAllRecords(db: Executor, zoneId: string): Promise<void> {
+  await db.deleteFrom('dns_records').where('zone_id', '=', zoneId).execute();
+  await db.updateTable('dns_zones').set({ record_count: 0 }).where('id', '=', zoneId).execute();
 }
 
 /**

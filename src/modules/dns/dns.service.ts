@@ -374,8 +374,7 @@ export async function changeRecords(
     }
     if (removedIds.size === 0 && added === 0) return { added: 0, deleted: 0, serial: current };
     if (added > 0) {
-      const count = await repo.countRecords(trx, zone.id);
-      if (count - removedIds.size + pending.length > MAX_RECORDS_PER_ZONE)
+      if (Number(zone.record_count) - removedIds.size + pending.length > MAX_RECORDS_PER_ZONE)
         fail('LIMIT_EXCEEDED', `A zone may hold at most ${MAX_RECORDS_PER_ZONE} records`);
     }
     await repo.deleteRecords(trx, zone.id, [...removedIds]);
@@ -511,7 +510,7 @@ export async function saveReceivedZone(
         .set({ ...fields, serial: s.serial > current ? s.serial : current + 1 })
         .where('id', '=', id)
         .execute();
-      await trx.deleteFrom('dns_records').where('zone_id', '=', id).execute();
+      await repo.deleteAllRecords(trx, id);
     } else {
       id = newId(services.random);
       await trx

@@ -144,9 +144,8 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     },
     keyDigest: keyDigester(secret),
     keyUsage,
-    writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db, { flush: conn.flush }) : null,
-    dnsBatch:
-      conn.dialect === 'sqlite' ? new WriteBatcher(conn.db, { savepoints: true, flush: conn.flush }) : null,
+    writeBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db) : null,
+    dnsBatch: conn.dialect === 'sqlite' ? new WriteBatcher(conn.db, { savepoints: true }) : null,
     ...(applier ? { applier } : {}),
     certificates: new CertificateCache(conn.db, clock, logger),
     cluster: { box, pusher },

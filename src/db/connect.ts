@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
@@ -31,11 +30,6 @@ export interface ConnectOptions {
 export interface Connection {
   db: Db;
   dialect: 'sqlite' | 'postgres';
-  /**
-   * SQLite in a file at synchronous=FULL: syncs the WAL, resolving once everything committed before the
-   * call is on disk. Group commits use it to commit without syncing and answer after it (write-batch.ts).
-   */
-  flush?: () => Promise<void>;
   /** PostgreSQL schema holding the tables (and the migration bookkeeping). */
   schema?: string;
   close(): Promise<void>;
@@ -88,11 +82,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
       },
       writes,
     );
-    const flush =
-      path !== ':memory:' && (opts.sqliteSynchronous ?? 'FULL') === 'FULL'
-        ? walFlusher(`${path}-wal`)
-        : undefined;
-    return { db, dialect: 'sqlite', close: () => db.destroy(), ...(flush ? { flush } : {}) };
+    return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: opts.url,
@@ -195,47 +185,5 @@ export async function migrateToLatest(db: Db, schema?: string): Promise<void> {
     throw new Error(
       `migration ${failed?.migrationName ?? '?'} failed: ${(error as Error).message ?? String(error)}`,
     );
-  }
-}
-
-/**
- * Syncs a WAL file off the event loop (libuv's thread pool), coalescing calls: a call made while a sync
- * runs is served by one more sync started when that one ends, shared by every call made meanwhile. So
- * under load there is one sync at a time and one queued, each covering every commit before it began.
- * The file is opened for each sync: SQLite may have deleted and recreated it since (after the last
- * connection of another process closed), and a handle kept open would then sync a file no one writes.
- */
-export function walFlusher(
-  walPath: string,
-  syncOnce: () => Promise<void> = () => syncFile(walPath),
-): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  let queued: Promise<void> | null = null;
-  const start = (): Promise<void> => {
-    const p = syncOnce().finally(() => {
-      if (running === p) running = null;
-    });
-    running = p;
-    return p;
-  };
-  return () => {
-    if (!running) return start();
-    if (!queued) {
-      const after = running.catch(() => undefined);
-      queued = after.then(() => {
-        queued = null;
-        return start();
-      });
-    }
-    return queued;
-  };
-}
-
-async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }

@@ -2,8 +2,8 @@
 // record of a new name each request) with a login key, as a ratio to a bare Fastify route in the same
 // run (target ≥ 0.25×). Every request is a real add: the record, the serial bump, the outbox row and
 // the audit row commit in one transaction. The DNS applier is OFF (no zone files, no BIND): the number
-// is the API and the database. The adds rotate over DOMAINS zones of one user, so no zone grows past
-// a few hundred records and the run does not turn into a measure of zone size.
+// is the API and the database. The adds rotate over DOMAINS zones of one user (nothing an add does
+// costs more in a bigger zone: the records at one name are found by index and the zone keeps its count).
 // Runs are interleaved (bare, dns, bare, dns, …) and reported as medians, like bench/da-auth.ts; the
 // server's CPU time per request is given too (it depends far less on the machine's other load). After
 // the runs the records and audit rows in the database are counted against the 2xx answers.

@@ -29,7 +29,7 @@ const generations = new WeakMap<Executor, (channels: readonly string[]) => numbe
  */
 const counters = new WeakMap<object, WriteCounter>();
 
-/** What a database handle and all its transactions share: the key of everything compiled once for it. */
+/** What a database handle shares with its transactions and with copies of it that add plugins. */
 const adapterOf = (db: Executor): object => db.getExecutor().adapter;
 
 /**
@@ -210,17 +210,18 @@ interface StackNode<T> {
  */
 function stackNode<T>(root: WeakMap<object, StackNode<T>>, db: Executor): StackNode<T> {
   const ex = db.getExecutor();
-  const child = (map: WeakMap<object, StackNode<T>>, key: object): StackNode<T> => {
-    let n = map.get(key);
-    if (!n) {
-      n = { next: new WeakMap() };
-      map.set(key, n);
-    }
-    return n;
-  };
-  let node = child(root, ex.adapter);
-  for (const plugin of ex.plugins) node = child(node.next, plugin);
+  let node = childNode(root, ex.adapter);
+  for (const plugin of ex.plugins) node = childNode(node.next, plugin);
   return node;
+}
+
+function childNode<T>(map: WeakMap<object, StackNode<T>>, key: object): StackNode<T> {
+  let n = map.get(key);
+  if (!n) {
+    n = { next: new WeakMap() };
+    map.set(key, n);
+  }
+  return n;
 }
 
 /**

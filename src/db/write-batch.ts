@@ -34,7 +34,8 @@ const RELEASE = CompiledQuery.raw('release savepoint "item"');
  *
  * A batch holds the database's single connection from BEGIN to COMMIT, so nothing else runs statements
  * in the middle of it: every other query (another request, another batcher) waits until the COMMIT. For
- * the same reason an item must use only the `trx` it is given; a query on the database handle inside an
+ * the same reason an item must use only the `trx` it is given (the held connection, inside the batch's
+ * transaction: an item never opens a transaction of its own); a query on the database handle inside an
  * item would wait for the batch and never run.
  *
  * The sync stays inside COMMIT, blocking the event loop for it. Committing at synchronous=NORMAL and

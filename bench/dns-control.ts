@@ -7,8 +7,11 @@
 // Runs are interleaved (bare, dns, bare, dns, …) and reported as medians, like bench/da-auth.ts; the
 // server's CPU time per request is given too (it depends far less on the machine's other load). After
 // the runs the records and audit rows in the database are counted against the 2xx answers.
-// Usage: npx tsx bench/dns-control.ts [--rounds 5 --seconds 3 --connections 50 --domains 50 --sync FULL|NORMAL]
-import { mkdtempSync, rmSync } from 'node:fs';
+// --calibrate adds a third variant each round: bare Fastify doing only the durable SQL of an add on a copy
+// of the same database (see `raw` in bench/dns-target.ts), to show what ratio the database work alone
+// allows on the machine at hand.
+// Usage: npx tsx bench/dns-control.ts [--rounds 5 --seconds 3 --connections 50 --domains 50 --sync FULL|NORMAL --calibrate]
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -25,13 +28,23 @@ import {
   startDnsTarget,
   type Target,
 } from './dns-lib.js';
-import { basic, cpuTime, loadAverage, median, numberOption, stop, syncOption } from './harness.js';
+import {
+  basic,
+  cpuTime,
+  loadAverage,
+  median,
+  numberOption,
+  startServer,
+  stop,
+  syncOption,
+} from './harness.js';
 
 const seconds = numberOption('seconds', 3);
 const rounds = numberOption('rounds', 5);
 const connections = numberOption('connections', 50);
 const domainCount = numberOption('domains', 50);
 const sync = syncOption();
+const calibrate = process.argv.includes('--calibrate');
 const TARGET = 0.25;
 const USER = 'fred';
 const PASSWORD = 'Fred-Bench-Pass-1';
@@ -46,9 +59,11 @@ interface Measured {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'hostdeck-dns-control-'));
+const rawDir = `${dataDir}-raw`;
 const domains = Array.from({ length: domainCount }, (_, i) => `d${i}.dnsbench.example`);
 let bare: Target | undefined;
 let hd: Target | undefined;
+let raw: Target | undefined;
 try {
   const loadBefore = loadAverage();
   // The user and its domains are made through the services, as the API would make them.
@@ -68,6 +83,11 @@ try {
     } finally {
       await services.close();
     }
+  }
+  // The calibration writes to a copy of the same database, so the checks below see hostdeck's adds only.
+  if (calibrate) {
+    cpSync(dataDir, rawDir, { recursive: true });
+    raw = await startServer('dns-target', [rawDir, sync, 'raw']);
   }
   bare = await startBare();
   hd = await startDnsTarget(dataDir, sync);
@@ -96,13 +116,18 @@ try {
     },
   };
 
-  const measure = async (which: 'bare' | 'dns', duration = seconds): Promise<Measured> => {
-    const server = which === 'bare' ? bare : hd;
+  const measure = async (which: 'bare' | 'dns' | 'raw', duration = seconds): Promise<Measured> => {
+    const server = which === 'bare' ? bare : which === 'dns' ? hd : raw;
     const before = cpuTime(server?.child.pid);
     const r =
       which === 'bare'
         ? await autocannon({ url: bareUrl, connections, duration })
-        : await autocannon({ url: dnsUrl, connections, duration, requests: [dnsRequest] });
+        : await autocannon({
+            url: which === 'dns' ? dnsUrl : `http://127.0.0.1:${raw?.port}/CMD_API_DNS_CONTROL`,
+            connections,
+            duration,
+            requests: [dnsRequest],
+          });
     return {
       rps: r.requests.average,
       p99: r.latency.p99,
@@ -119,14 +144,18 @@ try {
   okTotal += (await measure('dns', 2)).ok;
   const bareRuns: Measured[] = [];
   const dnsRuns: Measured[] = [];
+  const rawRuns: Measured[] = [];
+  if (raw) await measure('raw', 2);
   for (let round = 0; round < rounds; round++) {
     bareRuns.push(await measure('bare'));
     const m = await measure('dns');
     dnsRuns.push(m);
     okTotal += m.ok;
+    if (raw) rawRuns.push(await measure('raw'));
   }
   await stop(hd);
   await stop(bare);
+  if (raw) await stop(raw);
 
   // What the server committed: the bench's records, and an audit row for each change.
   const db = new Database(join(dataDir, 'hostdeck.sqlite'), { readonly: true });
@@ -174,6 +203,15 @@ try {
   console.log(
     `${''.padEnd(44)} ratio ${ratio.toFixed(2)}x (rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')}; target >= ${TARGET.toFixed(2)}x) ${ratio >= TARGET ? 'MET' : 'NOT MET'}`,
   );
+  if (raw) {
+    const rawRatios = rawRuns.map((m, i) => m.rps / (bareRuns[i]?.rps ?? Number.NaN));
+    console.log(
+      `${"calibration: bare + an add's SQL only".padEnd(44)} median ${rate(rawRuns)} req/s  server CPU ${cpu(rawRuns)} µs/req  p99 ${median(rawRuns.map((m) => m.p99))} ms`,
+    );
+    console.log(
+      `${''.padEnd(44)} ratio ${median(rawRatios).toFixed(2)}x (rounds: ${rawRatios.map((r) => r.toFixed(2)).join(' ')})`,
+    );
+  }
   // autocannon stops counting while up to one request per connection is still in flight; the server
   // commits those too.
   const slack = (rounds + 1) * connections;
@@ -186,5 +224,7 @@ try {
 } finally {
   if (hd) await stop(hd);
   if (bare) await stop(bare);
+  if (raw) await stop(raw);
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(rawDir, { recursive: true, force: true });
 }

@@ -10,6 +10,7 @@ import * as mOutboxPending from './2026_11_26_040000_outbox_pending.js';
 import * as mHistoryCount from './2026_11_26_050000_history_count.js';
 import * as mHistoryAt from './2026_11_26_060000_history_at.js';
 import * as mZoneRecordCount from './2026_11_26_070000_zone_record_count.js';
+import * as mRecordsZoneIndex from './2026_11_26_080000_records_zone_index.js';
 
 /** Every migration in order. Listed statically so the built server needs no directory scan. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_26_050000_history_count': mHistoryCount,
   '2026_11_26_060000_history_at': mHistoryAt,
   '2026_11_26_070000_zone_record_count': mZoneRecordCount,
+  '2026_11_26_080000_records_zone_index': mRecordsZoneIndex,
 };

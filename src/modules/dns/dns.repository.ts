@@ -84,8 +84,8 @@ export async function recordsAt(
   type?: string,
 ): Promise<StoredRecord[]> {
   const rows = type ? await recordsAtNameType(db, zoneId, name, type) : await recordsAtName(db, zoneId, name);
-  // Sorted here, not by ORDER BY id: with that clause SQLite walks the (zone_id, id) index over the
-  // whole zone instead of seeking (zone_id, name), which costs O(zone size) on every add and delete.
+  // Sorted here, not by ORDER BY id: with that clause SQLite may walk the whole zone in id order
+  // instead of seeking (zone_id, name, type), which costs O(zone size) on every add and delete.
   return rows.map(toRecord).sort((a, b) => a.id - b.id);
 }
 

@@ -239,12 +239,14 @@ async function domainsData(ctx: UapiContext): Promise<UapiResult> {
   const format = ctx.params.get('format') ?? 'hash';
   if (format !== 'hash' && format !== 'list')
     fail('INVALID_PARAMETER', 'The “format” parameter must be “hash” or “list”.');
-  const v = await accountView(ctx);
-  const { main, others } = mainAndOthers(v);
-  const owner = v.config.creator ?? '';
+  // The tree names the account's domains too: no separate domain list.
+  const config = await exec<Record<string, string>>(ctx, 'account.config.show', {});
+  const tree = await exec<DomainBranch[]>(ctx, 'domain.tree', {});
+  const { main, others } = mainAndOthers({ config, domains: tree.map((b) => b.domain) });
+  const owner = config.creator ?? '';
   const mainData = main ? { ...domainData(ctx, main, 'main_domain'), owner } : null;
   const addons = others.map((d) => ({ ...domainData(ctx, d, 'addon_domain'), owner }));
-  const { subs } = subsAndParked(await exec<DomainBranch[]>(ctx, 'domain.tree', {}));
+  const { subs } = subsAndParked(tree);
   const subData = subs.map((d) => ({
     ...domainData(ctx, d, 'sub_domain'),
     documentroot: `${homeOf(ctx.actor.account.username)}/public_html/${d.split('.')[0]}`,
@@ -524,7 +526,7 @@ export const UAPI_FUNCTIONS: Record<string, UapiFunction> = {
     run: listDomains,
   },
   'DomainInfo::domains_data': {
-    uses: ['account.config.show', 'domain.list', 'domain.tree'],
+    uses: ['account.config.show', 'domain.tree'],
     mutates: false,
     run: domainsData,
   },

@@ -57,7 +57,7 @@ function rawAdds(dir: string) {
       const batch = queue;
       queue = [];
       const ok: boolean[] = [];
-      db.exec('begin');
+      db.exec('begin immediate');
       for (const add of batch) {
         db.exec('savepoint item');
         const now = Date.now();

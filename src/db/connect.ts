@@ -2,12 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
   Kysely,
   type Migration,
   type MigrationProvider,
   Migrator,
   PostgresDialect,
   SqliteDialect,
+  SqliteDriver,
   sql,
 } from 'kysely';
 import pg from 'pg';
@@ -48,7 +52,7 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
     sqlite.pragma('busy_timeout = 5000');
     const writes = new WriteCounter();
     const db = new Kysely<DB>({
-      dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+      dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
       plugins: [writes],
     });
     // data_version moves when another connection (the CLI, another process) commits; our own writes are
@@ -105,6 +109,34 @@ export async function connect(opts: ConnectOptions): Promise<Connection> {
   }
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', schema: opts.schema ?? 'public', close: () => db.destroy() };
+}
+
+/**
+ * SQL that opens a write transaction on SQLite. Kysely's driver says plain BEGIN, a deferred transaction
+ * that takes the write lock only at its first write. When another process (the CLI beside the server)
+ * commits between that transaction's first read and its first write, SQLite cannot move the transaction
+ * to the newer snapshot and fails it at once with "database is locked": busy_timeout does not apply. BEGIN
+ * IMMEDIATE takes the write lock first, waiting up to busy_timeout for it, so the transaction reads the
+ * newest data and cannot be refused half-way. Within one process every statement already goes through
+ * one connection, so nothing is serialised that was not before.
+ */
+export const SQLITE_BEGIN = 'begin immediate';
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(SQLITE_BEGIN));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: ConstructorParameters<typeof SqliteDialect>[0];
+  constructor(config: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
 }
 
 /**

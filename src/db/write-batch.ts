@@ -1,4 +1,5 @@
 import { CompiledQuery } from 'kysely';
+import { SQLITE_BEGIN } from './connect.js';
 import type { Db, Executor } from './database.js';
 
 interface Item {
@@ -18,7 +19,7 @@ export interface WriteBatcherOptions {
   savepoints?: boolean;
 }
 
-const BEGIN = CompiledQuery.raw('begin');
+const BEGIN = CompiledQuery.raw(SQLITE_BEGIN);
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
 const SAVEPOINT = CompiledQuery.raw('savepoint "item"');

@@ -12,6 +12,7 @@ import {
   registerDirectAdmin,
   sendDaError,
 } from './protocols/directadmin/router.js';
+import { coalesceWrites } from './protocols/write-coalescing.js';
 import type { Services } from './services.js';
 import type { TlsFiles } from './setup.js';
 
@@ -165,10 +166,12 @@ function cpanelApp(
 /** Builds the Fastify instances of every listener; nothing listens until main.ts says so. */
 export function buildApps(services: Services, tls: TlsFiles | null): Apps {
   const c = services.config;
-  return {
+  const apps = {
     da: daApp(c, services, tls),
     cpanel: cpanelApp(c, services, tls, 'cpanel'),
     webmail: cpanelApp(c, services, tls, 'webmail'),
     whm: whmApp(c, services, tls),
   };
+  for (const app of Object.values(apps)) coalesceWrites(app);
+  return apps;
 }

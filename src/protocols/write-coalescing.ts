@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /*
  * Answers are written to their sockets in bursts rather than one at a time.
@@ -26,9 +26,12 @@ import type { FastifyInstance } from 'fastify';
 interface Held {
   send: () => void;
   app: FastifyInstance;
+  reply: FastifyReply;
 }
 
 let held: Held[] = [];
+/** Replies whose answer is held now: Fastify sees them as not yet sent until the answer is written. */
+const heldReplies = new WeakSet<FastifyReply>();
 let holding = false;
 
 function release(): void {
@@ -36,6 +39,7 @@ function release(): void {
   const now = held;
   held = [];
   for (const h of now) {
+    heldReplies.delete(h.reply);
     // One answer failing to go out must not keep the others of its burst waiting for ever.
     try {
       h.send();
@@ -45,18 +49,29 @@ function release(): void {
   }
 }
 
-/** Makes `app` hold its answers with every other listener's until the current burst ends. */
+/**
+ * Makes `app` hold its answers with every other listener's until the current burst ends. Call it after
+ * the app's own onSend hooks are added: hooks added later run when the answer is released.
+ */
 export function coalesceWrites(app: FastifyInstance): void {
   app.server.prependListener('request', () => {
     if (holding) return;
     holding = true;
     setImmediate(release);
   });
-  app.addHook('onSend', (_req, _reply, payload, done) => {
+  app.addHook('onSend', (req, reply, payload, done) => {
+    // A handler that sends and then resolves with nothing makes Fastify send again (with no payload)
+    // while the first answer is held; unheld, that second send would find the answer written and stop.
+    if (heldReplies.has(reply)) {
+      // The URL is not logged: DirectAdmin clients put passwords in query strings.
+      app.log.warn({ method: req.method }, 'a reply was sent twice; the second is dropped');
+      return;
+    }
+    heldReplies.add(reply);
     if (!holding) {
       holding = true;
       process.nextTick(release);
     }
-    held.push({ send: () => done(null, payload), app });
+    held.push({ send: () => done(null, payload), app, reply });
   });
 }

@@ -61,6 +61,25 @@ describe('write coalescing', () => {
     expect(log).toEqual(['sent 9', 'leaves 9']);
   });
 
+  it('a handler that sends and resolves with nothing gets one answer, and the second send is dropped', async () => {
+    const warnings: string[] = [];
+    app = Fastify();
+    coalesceWrites(app);
+    app.log.warn = ((_obj: unknown, msg?: string) => {
+      warnings.push(String(msg));
+    }) as typeof app.log.warn;
+    app.get('/', async (_req, reply) => {
+      reply.send('one');
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    const r = await fetch(`http://127.0.0.1:${port}/`);
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('one');
+    expect(warnings).toContain('a reply was sent twice; the second is dropped');
+  });
+
   it('over real sockets: concurrent connections and pipelined requests get their own answers, in order', async () => {
     app = Fastify();
     coalesceWrites(app);

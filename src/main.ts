@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApps, type ListenerName } from './app.js';
+import { purgeUnconsumed } from './apply/applier.js';
 import { startDnsApplier } from './apply/dns-applier.js';
 import { purgeStale } from './auth/bfm.js';
 import { purgeHistory } from './auth/key-usage.js';
@@ -95,8 +96,8 @@ export async function startServer(
     // After listening, so a start that fails to bind has touched no BIND file.
     await startDnsApplier(config, svc.applier, svc.logger);
     svc.cluster.pusher.start();
-    // Brute-force counters that hold nothing any more, and credential history older than
-    // credentialHistoryDays, go once an hour (and once now).
+    // Brute-force counters that hold nothing any more, credential history older than
+    // credentialHistoryDays and outbox events nothing here consumes go once an hour (and once now).
     const housekeeping = async () => {
       await purgeStale(svc.db, svc.bfm, svc.clock.now()).catch((err) =>
         svc.logger.error({ err }, 'brute-force monitor: purging old counters failed'),
@@ -106,6 +107,9 @@ export async function startServer(
         await purgeHistory(svc.db, svc.clock.now() - days * 86_400_000).catch((err) =>
           svc.logger.error({ err }, 'purging old credential history failed'),
         );
+      await purgeUnconsumed(svc.db, svc.clock.now()).catch((err) =>
+        svc.logger.error({ err }, 'purging old outbox events failed'),
+      );
     };
     await housekeeping();
     const bfmPurger = setInterval(() => void housekeeping(), 3_600_000);

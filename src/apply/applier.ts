@@ -57,6 +57,23 @@ export const DNS_TOPIC = 'dns.zone';
 
 /** Done rows are kept this long (to see what was applied when), then deleted. */
 export const DONE_RETENTION_MS = 7 * 86_400_000;
+/** Outbox topics something in this server acts on; rows of other topics are only a record. */
+export const CONSUMED_TOPICS: readonly string[] = [DNS_TOPIC];
+
+/**
+ * Deletes outbox rows of topics nothing in this server consumes (the `account.*` events kept for
+ * daemons hostdeck does not drive yet) once they are older than DONE_RETENTION_MS, so the table does
+ * not grow for ever. A daemon that comes later rebuilds from the database, not from old events.
+ */
+export async function purgeUnconsumed(db: Executor, now: number): Promise<number> {
+  const r = await db
+    .deleteFrom('outbox')
+    .where('topic', 'not in', CONSUMED_TOPICS)
+    .where('created_at', '<', now - DONE_RETENTION_MS)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
 /** How often a pass also deletes done rows past their retention. */
 const PURGE_EVERY_MS = 3_600_000;
 

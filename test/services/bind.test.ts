@@ -2,7 +2,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Applier, DNS_TOPIC, DONE_RETENTION_MS, type ZoneSource } from '../../src/apply/applier.js';
+import {
+  Applier,
+  DNS_TOPIC,
+  DONE_RETENTION_MS,
+  purgeUnconsumed,
+  type ZoneSource,
+} from '../../src/apply/applier.js';
 import { BindDriver } from '../../src/apply/bind.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { DnsRecord, Zone } from '../../src/modules/dns/zone.types.js';
@@ -164,6 +170,37 @@ describe('DNS applier against a real named', () => {
       .orderBy('id')
       .execute();
     expect(left.map((r) => r.id)).toEqual([recent.id, pending.id]);
+  });
+
+  it('deletes week-old events of topics nothing consumes; DNS rows, pending or not, stay', async () => {
+    const now = Date.now();
+    const row = (topic: string, created_at: number) =>
+      env.services.db
+        .insertInto('outbox')
+        .values({
+          topic,
+          payload: JSON.stringify({ username: 'someone', origin: 'unconsumed.test', action: 'upsert' }),
+          created_at,
+          attempts: 0,
+          last_error: '',
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    const weekOld = now - DONE_RETENTION_MS - 60_000;
+    const oldAccount = await row('account.created', weekOld);
+    const oldPassword = await row('account.password', weekOld);
+    const newAccount = await row('account.deleted', now - 60_000);
+    const oldDns = await row(DNS_TOPIC, weekOld);
+    expect(await purgeUnconsumed(env.services.db, now)).toBeGreaterThanOrEqual(2);
+    const left = await env.services.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('id', 'in', [oldAccount.id, oldPassword.id, newAccount.id, oldDns.id])
+      .orderBy('id')
+      .execute();
+    expect(left.map((r) => r.id)).toEqual([newAccount.id, oldDns.id]);
+    // Later tests wait for every row to be done; these two are not theirs.
+    await env.services.db.deleteFrom('outbox').where('id', 'in', [newAccount.id, oldDns.id]).execute();
   });
 
   /** The answer once named serves `want`, which must happen within 1 s of the applier's done. */

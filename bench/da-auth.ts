@@ -2,7 +2,7 @@
 // DirectAdmin API, with each rate's ratio to bare Fastify:
 //   - Basic auth with the account password (verified once, then the credential cache): target ≥ 0.5×
 //   - a login key with unlimited uses (no write per request; history batched):          target ≥ 0.5×
-//   - a login key with max_uses=10,000,000 (one guarded UPDATE per request):            target ≥ 0.35×
+//   - a login key with max_uses=10,000,000 (a use spent per request, group-committed):   target ≥ 0.35×
 // The machine may be shared, so the runs are interleaved: every round measures bare Fastify and then each
 // variant right after its own bare run (bare, password, bare, key, bare, limited key, …), and the report
 // gives per variant the median req/s of both sides and the median of the rounds' ratios. A change in

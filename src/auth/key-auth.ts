@@ -305,33 +305,87 @@ async function clearKey(services: Services, id: string, now: number): Promise<vo
     .execute();
 }
 
-/** The guarded UPDATE of spendUse, compiled once per table (it runs on every request of a limited key). */
+/**
+ * The guarded UPDATE of spendUse, compiled once per table (it runs on every request of a limited key):
+ * it spends `n` uses and rate slots, and changes the row only while that many are left.
+ */
 const guardedUse = (table: 'login_keys' | 'api_tokens') =>
-  hotWrite((db: Executor, id: string, now: number, ip: string) => {
+  hotWrite((db: Executor, id: string, now: number, ip: string, n: number) => {
     const windowOpen = sql<boolean>`rate_window_start > ${now} - rate_window_ms`;
     return (
       db
         // Same columns in both tables; the cast only picks one of the two identical row types.
         .updateTable(table as 'login_keys')
         .set({
-          uses_left: sql`case when max_uses = 0 then uses_left else uses_left - 1 end`,
-          rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + 1 else 1 end`,
+          uses_left: sql`case when max_uses = 0 then uses_left else uses_left - ${n} end`,
+          rate_count: sql`case when rate_limit = 0 then 0 when ${windowOpen} then rate_count + ${n} else ${n} end`,
           rate_window_start: sql`case when rate_limit = 0 or ${windowOpen} then rate_window_start else ${now} end`,
-          cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = 1 then ${now} else cleared_at end`,
-          use_count: sql`use_count + 1`,
+          cleared_at: sql`case when clear_key = 1 and max_uses > 0 and uses_left = ${n} then ${now} else cleared_at end`,
+          use_count: sql`use_count + ${n}`,
           last_used_at: now,
           last_used_ip: ip,
         })
         .where('id', '=', id)
         .where('cleared_at', 'is', null)
-        .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>', 0)]))
+        .where((eb) => eb.or([eb('max_uses', '=', 0), eb('uses_left', '>=', n)]))
         .where((eb) =>
-          eb.or([eb('rate_limit', '=', 0), eb.not(windowOpen), eb('rate_count', '<', eb.ref('rate_limit'))]),
+          eb.or([
+            eb('rate_limit', '=', 0),
+            eb.and([eb.not(windowOpen), eb(sql.val(n), '<=', eb.ref('rate_limit'))]),
+            eb(sql<number>`rate_count + ${n}`, '<=', eb.ref('rate_limit')),
+          ]),
         )
         .returning(['uses_left', 'rate_count', 'rate_window_start', 'cleared_at', 'use_count'])
     );
   });
+/** What a group of spends reads first to know how many of them the key still allows. */
+const useLimits = (table: 'login_keys' | 'api_tokens') =>
+  hotQuery((db: Executor, id: string) =>
+    db
+      .selectFrom(table as 'login_keys')
+      .select([
+        'max_uses',
+        'uses_left',
+        'rate_limit',
+        'rate_count',
+        'rate_window_start',
+        'rate_window_ms',
+        'cleared_at',
+      ])
+      .where('id', '=', id),
+  );
+const USE_LIMITS = { login_keys: useLimits('login_keys'), api_tokens: useLimits('api_tokens') };
 const GUARDED_USE = { login_keys: guardedUse('login_keys'), api_tokens: guardedUse('api_tokens') };
+
+/**
+ * Spends one use for each of `spends` (requests of one key, in the order they came) inside the write
+ * batch's transaction, and answers for each with the counters after its spend, or null when the key had
+ * no use or rate slot left for it. One request: the guarded UPDATE alone. Several: the counters are read,
+ * the first k requests that fit get a use each, and one guarded UPDATE spends the k (the batch holds the
+ * database's only write lock from BEGIN IMMEDIATE to COMMIT, so nothing moves the counters in between;
+ * the guard stays as a second line of defence).
+ */
+async function spendMany(
+  trx: Executor,
+  table: 'login_keys' | 'api_tokens',
+  id: string,
+  spends: { now: number; ip: string }[],
+): Promise<(KeyCounters | null)[]> {
+  const last = spends[spends.length - 1];
+  if (!last) return [];
+  const use = GUARDED_USE[table];
+  if (spends.length === 1) return [(await use(trx, id, last.now, last.ip, 1)).rows[0] ?? null];
+  const now = Math.max(...spends.map((s) => s.now));
+  const row = (await USE_LIMITS[table](trx, id))[0];
+  let k = row && row.cleared_at === null ? spends.length : 0;
+  if (row && row.max_uses > 0) k = Math.min(k, row.uses_left);
+  if (row && row.rate_limit > 0) {
+    const windowOpen = row.rate_window_start > now - row.rate_window_ms;
+    k = Math.min(k, windowOpen ? row.rate_limit - row.rate_count : row.rate_limit);
+  }
+  const counters = k > 0 ? ((await use(trx, id, now, last.ip, k)).rows[0] ?? null) : null;
+  return spends.map((_, i) => (counters && i < k ? counters : null));
+}
 
 /**
  * Spends one use and one rate slot in a single guarded UPDATE (DESIGN rule 7): it changes the row only
@@ -357,11 +411,13 @@ export async function spendUse(
     return;
   }
   const use = GUARDED_USE[table];
-  // On SQLite the write joins the next group commit (one fsync for every use in flight).
-  const result = services.writeBatch
-    ? await services.writeBatch.submit((trx) => use(trx, key.id, now, ip))
-    : await use(services.db, key.id, now, ip);
-  const r = result.rows[0];
+  // On SQLite the spends of one key waiting for the same group commit are one guarded UPDATE (and the
+  // commit one fsync for every use in flight).
+  const r = services.writeBatch
+    ? await services.writeBatch.submitGrouped(`${table}:${key.id}`, { now, ip }, (trx, spends) =>
+        spendMany(trx, table, key.id, spends),
+      )
+    : ((await use(services.db, key.id, now, ip, 1)).rows[0] ?? null);
   // Remembered logins of this key or token judge its counters from here on (see auth-cache.ts).
   services.credentialCache.logins.noteUse(key.id, r ?? null);
   if (r) {

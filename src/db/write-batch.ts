@@ -10,6 +10,12 @@ interface Item {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+interface Member {
+  arg: unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 export interface WriteBatcherOptions {
   /**
    * Run each item inside its own SAVEPOINT, rolled back when the item throws. Needed when an item runs
@@ -54,6 +60,8 @@ const RELEASE = CompiledQuery.raw('release savepoint "item"');
 export class WriteBatcher {
   private queue: Item[] = [];
   private running = false;
+  /** Groups of submitGrouped still taking members, by group key. */
+  private readonly groups = new Map<string, Member[]>();
   private readonly savepoints: boolean;
 
   constructor(
@@ -71,6 +79,48 @@ export class WriteBatcher {
         this.running = true;
         setImmediate(() => void this.drain());
       }
+    });
+  }
+
+  /**
+   * Joins `arg` to the group `key` waiting for the next batch, or opens that group: the group runs as
+   * one item, `run` getting the arguments of every member in the order they joined and answering with
+   * one result each (in the same order). A group takes members until it starts to run; a member that
+   * comes later opens the next one. For writes that many requests make to the same row (a key's uses),
+   * one statement then serves them all instead of one each.
+   */
+  submitGrouped<A, R>(key: string, arg: A, run: (trx: Executor, args: A[]) => Promise<R[]>): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const member: Member = { arg, resolve: resolve as (v: unknown) => void, reject };
+      const open = this.groups.get(key);
+      if (open) {
+        open.push(member);
+        return;
+      }
+      const members = [member];
+      this.groups.set(key, members);
+      // Closed when it starts to run, or when its batch failed before running it.
+      const close = () => {
+        if (this.groups.get(key) === members) this.groups.delete(key);
+      };
+      this.submit((trx) => {
+        close();
+        return run(
+          trx,
+          members.map((m) => m.arg as A),
+        );
+      }).then(
+        (results) => {
+          members.forEach((m, i) => {
+            if (i < results.length) m.resolve(results[i]);
+            else m.reject(new Error('write batch group gave no result for a member'));
+          });
+        },
+        (error: unknown) => {
+          close();
+          for (const m of members) m.reject(error);
+        },
+      );
     });
   }
 

@@ -179,6 +179,27 @@ describe(`max_uses under ${CONCURRENCY} concurrent requests, one process (${TEST
     );
   }, 600_000);
 
+  it("rate_limit under the same load: exactly the window's slots pass, and the smaller of uses and slots when both limit", async () => {
+    const results: { ok: number; refused: number; usesLeft: number | null }[] = [];
+    const variants: Record<string, string>[] = [
+      { rate_limit: '37', rate_window: '3600' },
+      { rate_limit: '37', rate_window: '3600', max_uses: '20' },
+      { rate_limit: '20', rate_window: '3600', max_uses: '37' },
+    ];
+    for (const fields of variants) {
+      const k = await createKey(s.port, { ...fields, select_allow0: ALLOWED });
+      const hits = await burst(agent, [s.port], CONCURRENCY, { path: `/${ALLOWED}`, auth: keyAuth(k.value) });
+      expectCleanAnswers(hits);
+      const { ok, refused } = outcome(hits, null);
+      results.push({ ok, refused, usesLeft: await usesLeft(k.name) });
+    }
+    expect(results).toEqual([
+      { ok: 37, refused: CONCURRENCY - 37, usesLeft: 0 },
+      { ok: 20, refused: CONCURRENCY - 20, usesLeft: 0 },
+      { ok: 20, refused: CONCURRENCY - 20, usesLeft: 17 },
+    ]);
+  }, 120_000);
+
   it('control: a read-await-write spender on the same store under the same load over-admits', async () => {
     // What spendUse must not be: read uses_left, yield (any driver round trip does), write what was read
     // minus one. Authenticated by the same keyed digest against the same database as the server.

@@ -11,6 +11,7 @@ import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, connect } from '../../src/db/connect.js';
+import type { Executor } from '../../src/db/database.js';
 import { WriteBatcher } from '../../src/db/write-batch.js';
 
 let dir: string;
@@ -75,5 +76,42 @@ describe('SQLite write transactions', () => {
     });
     expect(await read('a')).toBe(2);
     expect(otherWrote).toBe(false);
+  });
+});
+
+describe('grouped writes of a write batch', () => {
+  it('members that join before the group runs are one item; a later member opens the next group', async () => {
+    const batch = new WriteBatcher(conn.db);
+    const groups: string[][] = [];
+    const run = async (trx: Executor, args: string[]) => {
+      groups.push(args);
+      await sql`update counters set n = n + ${args.length} where name = 'a'`.execute(trx);
+      return args.map((a) => `${a}!`);
+    };
+    const before = await read('a');
+    const first = ['x', 'y', 'z'].map((a) => batch.submitGrouped('g', a, run));
+    // Another key is a group of its own in the same batch.
+    const other = batch.submitGrouped('h', 'w', run);
+    expect(await Promise.all(first)).toEqual(['x!', 'y!', 'z!']);
+    expect(await other).toBe('w!');
+    const late = await batch.submitGrouped('g', 'v', run);
+    expect(late).toBe('v!');
+    expect(groups).toEqual([['x', 'y', 'z'], ['w'], ['v']]);
+    expect(await read('a')).toBe(before + 5);
+  });
+
+  it('a failing group rejects each of its members, leaves nothing behind and does not stay open', async () => {
+    const batch = new WriteBatcher(conn.db, { savepoints: true });
+    const before = await read('a');
+    const failing = ['x', 'y'].map((a) =>
+      batch.submitGrouped('g', a, async (trx) => {
+        await sql`update counters set n = n + 100 where name = 'a'`.execute(trx);
+        throw new Error(`refused ${a}`);
+      }),
+    );
+    for (const p of failing) await expect(p).rejects.toThrow('refused x');
+    expect(await read('a')).toBe(before);
+    const next = await batch.submitGrouped('g', 'v', async (_trx, args) => args.map((a) => a.length));
+    expect(next).toBe(1);
   });
 });

@@ -15,6 +15,7 @@ import {
   saveReceivedZone,
 } from '../../src/modules/dns/dns.service.js';
 import { createAccount, startTestServer, type TestServer } from '../helpers/server.js';
+import { passwordActor } from '../helpers/services.js';
 
 const ORIGIN = 'fred.example.com';
 let s: TestServer;
@@ -27,8 +28,8 @@ beforeAll(async () => {
   const fred = await findByUsername(s.services.db, 'fred');
   const adm = await findByUsername(s.services.db, 'admin');
   if (!fred || !adm) throw new Error('accounts missing');
-  actor = { account: fred, authenticated: fred, credential: { kind: 'password', id: '' }, ip: '127.0.0.1' };
-  admin = { account: adm, authenticated: adm, credential: { kind: 'password', id: '' }, ip: '127.0.0.1' };
+  actor = passwordActor(fred);
+  admin = passwordActor(adm);
 });
 
 afterAll(async () => {

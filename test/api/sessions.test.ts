@@ -20,7 +20,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
-import { ADMIN_PASSWORD, snapshot } from '../helpers/services.js';
+import { ADMIN_PASSWORD, passwordActor, snapshot } from '../helpers/services.js';
 
 /*
  * Browser sessions of the DirectAdmin listener (security.md §6 D, tests 17-20): the seed's auto-login
@@ -150,7 +150,7 @@ async function keyRow(s: TestServer, name: string) {
 async function actorOf(s: TestServer, username: string): Promise<Actor> {
   const a = await findByUsername(s.services.db, username);
   if (!a) throw new Error(`no account ${username}`);
-  return { account: a, authenticated: a, credential: { kind: 'password', id: '' }, ip: '127.0.0.1' };
+  return passwordActor(a);
 }
 
 /** The path and query of a one-time URL (the host in it is the configured one, not the test's port). */

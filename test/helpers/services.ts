@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
+import type { Actor } from '../../src/auth/actor.js';
 import { TEST_HASHER } from '../../src/auth/passwords.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { type Clock, ManualClock } from '../../src/core/clock.js';
 import { SCHEMA_LOCK } from '../../src/db/connect.js';
+import type { Account } from '../../src/db/database.js';
 import { createServices, type Services } from '../../src/services.js';
 import { initialize } from '../../src/setup.js';
 
@@ -115,4 +117,9 @@ export async function lookupsDuring(
     services.keyDigest = real;
   }
   return n;
+}
+
+/** The actor of `account` logged in with its own password from 127.0.0.1, for calling services directly. */
+export function passwordActor(account: Account): Actor {
+  return { account, authenticated: account, credential: { kind: 'password', id: '' }, ip: '127.0.0.1' };
 }

@@ -10,6 +10,7 @@ import { findByUsername } from '../../src/modules/accounts/accounts.repository.j
 import { loadZone } from '../../src/modules/dns/dns.repository.js';
 import { type ChangeResult, changeRecords } from '../../src/modules/dns/dns.service.js';
 import { createAccount, startTestServer, type TestServer } from '../helpers/server.js';
+import { passwordActor } from '../helpers/services.js';
 
 const ORIGIN = 'fred.example.com';
 const N = 200;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   await createAccount(s, 'user', 'fred');
   const fred = await findByUsername(s.services.db, 'fred');
   if (!fred) throw new Error('fred was not created');
-  actor = { account: fred, authenticated: fred, credential: { kind: 'password', id: '' }, ip: '127.0.0.1' };
+  actor = passwordActor(fred);
 });
 
 afterAll(async () => {

@@ -55,6 +55,26 @@ const serialBump = hotWrite((db: Executor, zoneId: string, dayBase: number, next
     })
     .where('id', '=', zoneId),
 );
+// A record change's one write to its zone row: the record count and the serial together.
+const countAndSerial = hotWrite(
+  (db: Executor, zoneId: string, delta: number, dayBase: number, next: number, now: number) =>
+    db
+      .updateTable('dns_zones')
+      .set((eb) => ({
+        record_count: eb('record_count', '+', delta),
+        serial: sql<number>`case when serial >= ${dayBase} then serial + 1 else ${next} end`,
+        updated_at: now,
+      }))
+      .where('id', '=', zoneId),
+);
+/** What a record change reads of its zone row. */
+export type ZoneHead = Pick<DnsZoneRow, 'id' | 'account_id' | 'serial' | 'record_count'>;
+const zoneHeadByOrigin = hotQuery((db: Executor, origin: string) =>
+  db
+    .selectFrom('dns_zones')
+    .select(['id', 'account_id', 'serial', 'record_count'])
+    .where('origin', '=', origin),
+);
 const insertOutbox = hotWrite((db: Executor, payload: string, now: number) =>
   db
     .insertInto('outbox')
@@ -63,6 +83,11 @@ const insertOutbox = hotWrite((db: Executor, payload: string, now: number) =>
 
 export async function findZone(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
   return (await zoneByOrigin(db, origin))[0];
+}
+
+/** The zone row's columns a record change needs (a record change runs on every add: read no more). */
+export async function findZoneHead(db: Executor, origin: string): Promise<ZoneHead | undefined> {
+  return (await zoneHeadByOrigin(db, origin))[0];
 }
 
 /** Every record of a zone in insertion order. */
@@ -89,17 +114,17 @@ export async function recordsAt(
   return rows.map(toRecord).sort((a, b) => a.id - b.id);
 }
 
-// Every write of a zone's records goes through the three functions below, which keep the zone's
+// Every write of a zone's records goes through the functions below, which keep the zone's
 // record_count in the same transaction.
 
-export async function insertRecords(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  await moveCount(db, zoneId, records.length);
+/** Inserts records of a zone, without touching the zone row. */
+async function insertRows(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
   if (records.length === 1 && records[0]) {
     const r = records[0];
     await insertRecord(db, zoneId, r.name, r.type, r.ttl, JSON.stringify(r.data));
     return;
   }
+  if (records.length === 0) return;
   await db
     .insertInto('dns_records')
     .values(
@@ -114,17 +139,35 @@ export async function insertRecords(db: Executor, zoneId: string, records: DnsRe
     .execute();
 }
 
-export async function deleteRecords(db: Executor, zoneId: string, ids: number[]): Promise<void> {
-  let deleted = 0;
-  for (let i = 0; i < ids.length; i += 500) {
+export async function insertRecords(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await moveCount(db, zoneId, records.length);
+  await insertRows(db, zoneId, records);
+}
+
+/**
+ * A record change's writes: deletes the records `removeIds`, inserts `add`, and moves the zone's record
+ * count and serial (to the next `YYYYMMDDnn`, see records.nextSerial) in one statement on its row.
+ */
+export async function changeZoneRecords(
+  db: Executor,
+  zoneId: string,
+  removeIds: number[],
+  add: DnsRecord[],
+  dayBase: number,
+  now: number,
+): Promise<void> {
+  let delta = add.length;
+  for (let i = 0; i < removeIds.length; i += 500) {
     const r = await db
       .deleteFrom('dns_records')
       .where('zone_id', '=', zoneId)
-      .where('id', 'in', ids.slice(i, i + 500))
+      .where('id', 'in', removeIds.slice(i, i + 500))
       .executeTakeFirst();
-    deleted += Number(r.numDeletedRows);
+    delta -= Number(r.numDeletedRows);
   }
-  if (deleted > 0) await moveCount(db, zoneId, -deleted);
+  await insertRows(db, zoneId, add);
+  await countAndSerial(db, zoneId, delta, dayBase, dayBase + 1, now);
 }
 
 /** Deletes every record of a zone (a zone replaced as a whole), leaving the zone. */
@@ -149,12 +192,12 @@ export async function lockZone(db: Executor, zoneId: string): Promise<void> {
  * Locks the zone's row until commit and reads it in the same statement (PostgreSQL): changes to one
  * zone queue up and each sees the serial and records the previous one committed.
  */
-export function lockZoneByOrigin(db: Executor, origin: string): Promise<DnsZoneRow | undefined> {
+export function lockZoneByOrigin(db: Executor, origin: string): Promise<ZoneHead | undefined> {
   return db
     .updateTable('dns_zones')
     .set((eb) => ({ updated_at: eb.ref('updated_at') }))
     .where('origin', '=', origin)
-    .returningAll()
+    .returning(['id', 'account_id', 'serial', 'record_count'])
     .executeTakeFirst();
 }
 

@@ -218,13 +218,13 @@ async function accessibleZone(
 }
 
 /** `z` when the actor may use it; a missing zone and another account's answer alike. */
-async function checkZoneAccess(
+async function checkZoneAccess<Z extends Pick<DnsZoneRow, 'account_id'>>(
   db: Executor,
   actor: Actor,
   origin: string,
-  z: DnsZoneRow | undefined,
+  z: Z | undefined,
   access: ZoneAccess,
-): Promise<DnsZoneRow> {
+): Promise<Z> {
   if (!z || (access !== 'admin' && !(await mayManageZone(db, actor, z, access))))
     fail('ZONE_NOT_FOUND', `There is no zone ${printable(origin)} on this account`);
   return z;
@@ -233,7 +233,7 @@ async function checkZoneAccess(
 async function mayManageZone(
   db: Executor,
   actor: Actor,
-  z: DnsZoneRow,
+  z: Pick<DnsZoneRow, 'account_id'>,
   access: ZoneAccess,
 ): Promise<boolean> {
   if (z.account_id === actor.account.id) return true;
@@ -340,7 +340,7 @@ export async function changeRecords(
     const row =
       services.dialect === 'postgres'
         ? await repo.lockZoneByOrigin(trx, origin)
-        : await repo.findZone(trx, origin);
+        : await repo.findZoneHead(trx, origin);
     const zone = await checkZoneAccess(trx, actor, origin, row, access);
     const current = Number(zone.serial);
     if (expectSerial !== undefined && expectSerial !== current) serialMismatch(expectSerial, current);
@@ -377,10 +377,8 @@ export async function changeRecords(
       if (Number(zone.record_count) - removedIds.size + pending.length > MAX_RECORDS_PER_ZONE)
         fail('LIMIT_EXCEEDED', `A zone may hold at most ${MAX_RECORDS_PER_ZONE} records`);
     }
-    await repo.deleteRecords(trx, zone.id, [...removedIds]);
-    await repo.insertRecords(trx, zone.id, pending);
     const base = dayBase(now);
-    await repo.bumpSerial(trx, zone.id, base, now);
+    await repo.changeZoneRecords(trx, zone.id, [...removedIds], pending, base, now);
     await repo.queueZone(trx, origin, 'upsert', now);
     await record(
       trx,
@@ -395,7 +393,7 @@ export async function changeRecords(
       },
       now,
     );
-    // What bumpSerial wrote: the row is this change's alone until it commits.
+    // What changeZoneRecords wrote: the row is this change's alone until it commits.
     const serial = current >= base ? current + 1 : base + 1;
     return { added, deleted: removedIds.size, serial };
   };

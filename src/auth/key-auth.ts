@@ -391,7 +391,8 @@ async function spendMany(
  * Spends one use and one rate slot in a single guarded UPDATE (DESIGN rule 7): it changes the row only
  * while a use and a slot are left, so concurrent requests can never take more than there is, and a
  * request refused for either reason takes nothing. The last use of a clear_key key clears it in the
- * same statement. Keys with neither limit need no guarded write: their last-use stamp is batched.
+ * same statement. Keys with neither limit need no guarded write: their last-use stamp is batched. On
+ * SQLite the requests of one key waiting for the same group commit share that UPDATE (see spendMany).
  */
 export async function spendUse(
   services: Services,

@@ -46,16 +46,7 @@ const insertRecord = hotWrite(
   (db: Executor, zoneId: string, name: string, type: string, ttl: number | null, data: string) =>
     db.insertInto('dns_records').values({ zone_id: zoneId, name, type, ttl, data }),
 );
-const serialBump = hotWrite((db: Executor, zoneId: string, dayBase: number, next: number, now: number) =>
-  db
-    .updateTable('dns_zones')
-    .set({
-      serial: sql<number>`case when serial >= ${dayBase} then serial + 1 else ${next} end`,
-      updated_at: now,
-    })
-    .where('id', '=', zoneId),
-);
-// A record change's one write to its zone row: the record count and the serial together.
+// A change's one write to its zone row: the record count and the serial together.
 const countAndSerial = hotWrite(
   (db: Executor, zoneId: string, delta: number, dayBase: number, next: number, now: number) =>
     db
@@ -203,7 +194,7 @@ export function lockZoneByOrigin(db: Executor, origin: string): Promise<ZoneHead
 
 /** Moves the serial to the next `YYYYMMDDnn` (see records.nextSerial), in one statement on the row. */
 export async function bumpSerial(db: Executor, zoneId: string, dayBase: number, now: number): Promise<void> {
-  await serialBump(db, zoneId, dayBase, dayBase + 1, now);
+  await countAndSerial(db, zoneId, 0, dayBase, dayBase + 1, now);
 }
 
 /** Deletes zones with their records. */

@@ -172,6 +172,6 @@ export function buildApps(services: Services, tls: TlsFiles | null): Apps {
     webmail: cpanelApp(c, services, tls, 'webmail'),
     whm: whmApp(c, services, tls),
   };
-  for (const app of Object.values(apps)) coalesceWrites(app);
+  coalesceWrites(Object.values(apps));
   return apps;
 }

@@ -29,49 +29,52 @@ interface Held {
   reply: FastifyReply;
 }
 
-let held: Held[] = [];
-/** Replies whose answer is held now: Fastify sees them as not yet sent until the answer is written. */
-const heldReplies = new WeakSet<FastifyReply>();
-let holding = false;
-
-function release(): void {
-  holding = false;
-  const now = held;
-  held = [];
-  for (const h of now) {
-    heldReplies.delete(h.reply);
-    // One answer failing to go out must not keep the others of its burst waiting for ever.
-    try {
-      h.send();
-    } catch (err) {
-      h.app.log.error({ err }, 'could not send an answer');
-    }
-  }
-}
-
 /**
- * Makes `app` hold its answers with every other listener's until the current burst ends. Call it after
- * the app's own onSend hooks are added: hooks added later run when the answer is released.
+ * Makes `apps` hold their answers until the current burst ends, one burst for all of them (the
+ * listeners of one server share its event loop). Call it after the apps' own onSend hooks are added:
+ * hooks added later run when the answer is released.
  */
-export function coalesceWrites(app: FastifyInstance): void {
-  app.server.prependListener('request', () => {
-    if (holding) return;
-    holding = true;
-    setImmediate(release);
-  });
-  app.addHook('onSend', (req, reply, payload, done) => {
-    // A handler that sends and then resolves with nothing makes Fastify send again (with no payload)
-    // while the first answer is held; unheld, that second send would find the answer written and stop.
-    if (heldReplies.has(reply)) {
-      // The URL is not logged: DirectAdmin clients put passwords in query strings.
-      app.log.warn({ method: req.method }, 'a reply was sent twice; the second is dropped');
-      return;
+export function coalesceWrites(apps: FastifyInstance[]): void {
+  let held: Held[] = [];
+  /** Replies whose answer is held now: Fastify sees them as not yet sent until the answer is written. */
+  const heldReplies = new WeakSet<FastifyReply>();
+  let holding = false;
+
+  const release = (): void => {
+    holding = false;
+    const now = held;
+    held = [];
+    for (const h of now) {
+      heldReplies.delete(h.reply);
+      // One answer failing to go out must not keep the others of its burst waiting for ever.
+      try {
+        h.send();
+      } catch (err) {
+        h.app.log.error({ err }, 'could not send an answer');
+      }
     }
-    heldReplies.add(reply);
-    if (!holding) {
+  };
+
+  for (const app of apps) {
+    app.server.prependListener('request', () => {
+      if (holding) return;
       holding = true;
-      process.nextTick(release);
-    }
-    held.push({ send: () => done(null, payload), app, reply });
-  });
+      setImmediate(release);
+    });
+    app.addHook('onSend', (req, reply, payload, done) => {
+      // A handler that sends and then resolves with nothing makes Fastify send again (with no payload)
+      // while the first answer is held; unheld, that second send would find the answer written and stop.
+      if (heldReplies.has(reply)) {
+        // The URL is not logged: DirectAdmin clients put passwords in query strings.
+        app.log.warn({ method: req.method }, 'a reply was sent twice; the second is dropped');
+        return;
+      }
+      heldReplies.add(reply);
+      if (!holding) {
+        holding = true;
+        process.nextTick(release);
+      }
+      held.push({ send: () => done(null, payload), app, reply });
+    });
+  }
 }

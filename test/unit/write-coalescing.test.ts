@@ -18,7 +18,7 @@ afterEach(async () => {
 /** An app whose route answers once `gate` opens, logging when each answer is sent and when it leaves. */
 function gatedApp(log: string[], gate: Promise<void>): FastifyInstance {
   const a = Fastify();
-  coalesceWrites(a);
+  coalesceWrites([a]);
   // Registered after the coalescing hook: it runs when an answer is released.
   a.addHook('onSend', async (req, _reply, payload) => {
     log.push(`leaves ${(req.query as { n: string }).n}`);
@@ -64,7 +64,7 @@ describe('write coalescing', () => {
   it('a handler that sends and resolves with nothing gets one answer, and the second send is dropped', async () => {
     const warnings: string[] = [];
     app = Fastify();
-    coalesceWrites(app);
+    coalesceWrites([app]);
     app.log.warn = ((_obj: unknown, msg?: string) => {
       warnings.push(String(msg));
     }) as typeof app.log.warn;
@@ -82,7 +82,7 @@ describe('write coalescing', () => {
 
   it('over real sockets: concurrent connections and pipelined requests get their own answers, in order', async () => {
     app = Fastify();
-    coalesceWrites(app);
+    coalesceWrites([app]);
     app.get('/echo/:n', async (req) => `n=${(req.params as { n: string }).n}`);
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();

@@ -377,9 +377,10 @@ async function spendMany(
   if (spends.length === 1) return [(await use(trx, id, last.now, last.ip, 1)).rows[0] ?? null];
   const now = Math.max(...spends.map((s) => s.now));
   const row = (await USE_LIMITS[table](trx, id))[0];
-  let k = row && row.cleared_at === null ? spends.length : 0;
-  if (row && row.max_uses > 0) k = Math.min(k, row.uses_left);
-  if (row && row.rate_limit > 0) {
+  if (!row || row.cleared_at !== null) return spends.map(() => null);
+  let k = spends.length;
+  if (row.max_uses > 0) k = Math.min(k, row.uses_left);
+  if (row.rate_limit > 0) {
     const windowOpen = row.rate_window_start > now - row.rate_window_ms;
     k = Math.min(k, windowOpen ? row.rate_limit - row.rate_count : row.rate_limit);
   }

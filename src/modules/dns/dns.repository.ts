@@ -110,12 +110,12 @@ export async function recordsAt(
 
 /** Inserts records of a zone, without touching the zone row. */
 async function insertRows(db: Executor, zoneId: string, records: DnsRecord[]): Promise<void> {
+  if (records.length === 0) return;
   if (records.length === 1 && records[0]) {
     const r = records[0];
     await insertRecord(db, zoneId, r.name, r.type, r.ttl, JSON.stringify(r.data));
     return;
   }
-  if (records.length === 0) return;
   await db
     .insertInto('dns_records')
     .values(
